@@ -1,0 +1,1 @@
+"""One module per ``vaxdsl`` subcommand (see :mod:`vaxdsl.cli`)."""
