@@ -3,7 +3,7 @@
 Every node carries a :class:`Span` that is left out of equality (``eq=False``), so two trees
 parsed from differently formatted text compare equal when they mean the same thing.
 
->>> Duration((DurationPart(1, 12, "months"),)) == Duration((DurationPart(1, 12, "months"),), Span(3, 1))
+>>> Duration((DurationPart(1, 12, "months"),)) == Duration((DurationPart(1, 12, "months"),), span=Span(3, 1))
 True
 """
 
