@@ -59,7 +59,7 @@ class DiagnosticsError(VaxError):
     """A ruleset that cannot be used: carries the diagnostics and the sources to render them."""
 
     def __init__(self, diagnostics: list[Diagnostic], sources: dict[str, str] | None = None):
-        self.diagnostics = sorted(diagnostics)
+        self.diagnostics = sorted(set(diagnostics))
         self.sources = sources or {}
         super().__init__("\n".join(d.headline() for d in self.diagnostics))
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 
 from ..checker import check
-from ..errors import DiagnosticsError
+import sys
+
+from ..errors import DiagnosticsError, RulesetNotFound
 from ..loader import load
 
 NAME = "check"
@@ -29,10 +31,14 @@ def configure(parser):
 
 
 def run(args) -> int:
-    diagnostics, sources = [], {}
+    diagnostics, sources, missing = [], {}, 0
     for reference in args.rulesets:
         try:
             loaded = load(reference)
+        except RulesetNotFound as error:
+            print(f"vaxdsl: error: {error}", file=sys.stderr)
+            missing += 1
+            continue
         except DiagnosticsError as error:
             diagnostics.extend(error.diagnostics)
             sources.update(error.sources)
@@ -48,4 +54,4 @@ def run(args) -> int:
         errors = sum(d.is_error for d in diagnostics)
         warnings = len(diagnostics) - errors
         print(f"{len(args.rulesets)} file(s) checked: {errors} error(s), {warnings} warning(s)")
-    return 1 if any(d.is_error for d in diagnostics) else 0
+    return 1 if missing or any(d.is_error for d in diagnostics) else 0
