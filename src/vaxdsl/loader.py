@@ -102,7 +102,12 @@ def merge(layers: list[ast.Ruleset]) -> tuple[ast.Ruleset, list[Diagnostic]]:
             if isinstance(item, ast.Extends):
                 continue
             if isinstance(item, (ast.Header, ast.Settings)) and depth > 0:
-                items = [existing for existing in items if not isinstance(existing, type(item))] + [item]
+                # Replace in place: positions in vaccine_index must not move.
+                same = [index for index, existing in enumerate(items) if isinstance(existing, type(item))]
+                if same:
+                    items[same[0]] = item
+                else:
+                    items.append(item)
                 continue
             if isinstance(item, ast.Vaccine) and item.extends_existing:
                 if item.id not in vaccine_index:

@@ -276,7 +276,7 @@ class _ToAst(Transformer):
         return ast.Extends(_unquote(children[0]), span=self._span(meta))
 
     def settings(self, meta, children):
-        tolerance = next((value for key, value in children if key == "tolerance"), None) if children else None
+        tolerance = next((c[1] for c in children if isinstance(c, tuple) and c[0] == "tolerance"), None)
         outcomes = tuple(c for c in children if isinstance(c, ast.ExemptionOutcome))
         return ast.Settings(tolerance, outcomes, span=self._span(meta))
 
@@ -301,8 +301,12 @@ class _ToAst(Transformer):
         return ast.GradeDecl(children[0], _unquote(children[1]), span=self._span(meta))
 
     def grade_set(self, meta, children):
-        display = _unquote(children[1]) if len(children) == 3 else ""
-        return ast.GradeSet(str(children[0]), children[-1], display, span=self._span(meta))
+        name, *middle, sign, items = children
+        if str(sign) != "=":
+            raise _BadValue(Diagnostic(self.file, sign.line, sign.column, "error", "E100",
+                                       f"unexpected '{sign}'; expected '='", len(sign)))
+        display = _unquote(middle[0]) if middle else ""
+        return ast.GradeSet(str(name), items, display, span=self._span(meta))
 
     def grade_items(self, meta, children):
         return tuple(children)
@@ -316,7 +320,7 @@ class _ToAst(Transformer):
     # ---- products
     def product(self, meta, children):
         product_id, cvx, *rest = children
-        vaccines = rest.pop()
+        vaccines = rest.pop() if rest and isinstance(rest[-1], tuple) else ()
         mvx = name = None
         live = False
         for child in rest:

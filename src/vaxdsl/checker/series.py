@@ -1,0 +1,49 @@
+"""Series (dose validity): numbering, interval anchors, and requirements no date can meet.
+
+>>> from vaxdsl.loader import load_text
+>>> from vaxdsl.checker.context import Context
+>>> ctx = Context(load_text('vaccine V { series { dose 1 { } dose 3 { } } rule "r" => compliant }'))
+>>> check_series(ctx); [(d.code, d.line, d.column) for d in ctx.diagnostics]
+[('E222', 1, 33)]
+"""
+
+from __future__ import annotations
+
+from .. import ast
+from .context import Context
+from .implication import _le, duration_point
+
+
+def check_series(ctx: Context) -> None:
+    for vaccine in ctx.ruleset.vaccines:
+        if vaccine.series is None:
+            continue
+        for expected, dose in enumerate(vaccine.series.doses, start=1):
+            if dose.number != expected:
+                ctx.error(dose.span, "E222", f"expected dose {expected} here, found dose {dose.number}: "
+                                             f"the doses of a series are numbered 1, 2, 3, ... in order")
+                break  # later doses would all be off by the same gap
+        for dose in vaccine.series.doses:
+            _check_dose(ctx, dose)
+
+
+def _check_dose(ctx: Context, dose: ast.SeriesDose) -> None:
+    for interval in dose.intervals:
+        start = interval.start
+        if start is None:
+            if dose.number == 1:
+                ctx.warning(interval.span, "W209", "a minimum interval on dose 1 never applies: "
+                                                   "there is no earlier dose to count it from")
+        elif start.kind == "nth" and not 1 <= start.number < dose.number:
+            ctx.error(start.span, "E223", f"'from dose {start.number}' in dose {dose.number}: "
+                                          f"an interval counts from an earlier dose (1..{dose.number - 1})"
+                      if dose.number > 1 else "dose 1 has no earlier dose to count an interval from")
+        elif start.kind != "nth" and dose.number == 1:
+            ctx.error(start.span, "E223", "dose 1 has no earlier dose to count an interval from")
+    if dose.min_age is not None and dose.max_age is not None and _le(
+            duration_point(dose.max_age), duration_point(dose.min_age)):
+        ctx.warning(dose.span, "W211", f"dose {dose.number} can never be valid: its max age is not after its min age")
+    for allow in dose.allows:
+        if allow.from_age is not None and allow.before_age is not None and _le(
+                duration_point(allow.before_age), duration_point(allow.from_age)):
+            ctx.warning(allow.span, "W211", "this 'allow' never allows anything: 'before age' is not after 'from age'")

@@ -1,0 +1,74 @@
+"""Small traversals of the syntax tree that several passes need.
+
+>>> from vaxdsl.parser import parse
+>>> rule = parse('vaccine V { rule "r" => compliant when age < 2 years and not (no grade or always) }').vaccines[0].rules[0]
+>>> [type(a).__name__ for a in atoms(rule.condition)]
+['AgeCompare', 'NoGrade', 'Always']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import ast
+
+COMPOUND = (ast.And, ast.Or, ast.Not)
+
+
+def atoms(condition: ast.Condition | None) -> Iterator[ast.Condition]:
+    """Every leaf condition, in source order."""
+    if condition is None:
+        return
+    if isinstance(condition, (ast.And, ast.Or)):
+        for item in condition.items:
+            yield from atoms(item)
+    elif isinstance(condition, ast.Not):
+        yield from atoms(condition.item)
+    else:
+        yield condition
+
+
+def conditions(vaccine: ast.Vaccine) -> Iterator[tuple[ast.Condition, ast.Rule | None]]:
+    """The group's ``applies`` condition (with no rule) and each rule's condition."""
+    if vaccine.applies is not None:
+        yield vaccine.applies, None
+    for rule in vaccine.rules:
+        yield rule.condition, rule
+
+
+def dose_refs(atom: ast.Condition) -> Iterator[ast.DoseRef]:
+    if isinstance(atom, (ast.DoseAge, ast.SinceDose)):
+        yield atom.dose
+    elif isinstance(atom, ast.IntervalCompare):
+        yield atom.start
+        yield atom.end
+
+
+def literal_atoms(body) -> Iterator[ast.Atom]:
+    """Every atom of a clause body, inside counts too."""
+    for literal in body:
+        if isinstance(literal, ast.Atom):
+            yield literal
+        elif isinstance(literal, ast.CountAggregate):
+            yield from literal_atoms(literal.body)
+
+
+def term_names(term) -> Iterator[ast.Name]:
+    if isinstance(term, ast.Name):
+        yield term
+    elif isinstance(term, ast.DateShift):
+        yield from term_names(term.term)
+
+
+def literal_names(literal) -> Iterator[ast.Name]:
+    """The names of a literal's terms (a count's own variable is not a term; see datalog.py)."""
+    if isinstance(literal, ast.Atom):
+        for arg in literal.args:
+            yield from term_names(arg)
+    elif isinstance(literal, ast.Comparison):
+        yield from term_names(literal.left)
+        yield from term_names(literal.right)
+    elif isinstance(literal, ast.CountAggregate):
+        for inner in literal.body:
+            yield from literal_names(inner)
+        yield from term_names(literal.bound)

@@ -1,0 +1,762 @@
+"""The canonical layout of a ruleset file, comments kept (``vaxdsl fmt``).
+
+:func:`format_source` formats one file as written: ``extends`` and ``extend vaccine`` stay, nothing
+is merged. :func:`format_ruleset` writes a tree without comments (for tools that write rules back).
+
+The layout reads like the vendor's rule tables:
+
+- top-level declarations in source order, a blank line between them; consecutive ``product`` lines,
+  and consecutive clauses of one predicate, are kept together;
+- two spaces of indentation; inside a vaccine group: doc, ``applies``, ``exemption`` lines,
+  ``series``, the rule table, ``otherwise``;
+- a rule is a ``rule "NAME" => OUTCOME [before|after "RULE"]`` line, then one indented line each for
+  its doc, ``tolerance``, ``active`` and ``when`` (a rule that always matches has no ``when``);
+- a series dose is one row, ``dose 2 { min age 13 months  min interval 4 weeks }`` (two spaces
+  between requirements), or a block when the row does not fit;
+- conditions longer than the line wrap before ``and``/``or`` with two more spaces of indentation;
+  parentheses only where the tree needs them (``not`` binds tightest, then ``and``, then ``or``);
+- durations say ``1 month`` / ``2 months``, counts ``at least 1 valid dose`` / ``2 valid doses``,
+  ``no valid doses``; strings are re-escaped; a doc that does not fit one line becomes a block whose
+  text starts on the line after the opening quotes, indented like its item.
+
+Comments are attached to the nearest piece of the layout by position: a comment on its own line
+stays above the piece that follows it (or before the ``}`` that ends its block), a comment after code
+stays at the end of the line that piece ends on. Only when two trailing comments would share one
+line does the earlier move above it. Formatting is idempotent.
+
+>>> print(format_source('vaccine HepA { rule "1 dose" => compliant when at least 1 valid doses # ok\\n}'), end="")
+vaccine HepA {
+  rule "1 dose" => compliant
+    when at least 1 valid dose  # ok
+}
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from datetime import date
+
+import attrs
+
+from . import ast
+from .parser import Comment, parse_with_comments
+
+WIDTH = 100
+STEP = 2  # spaces per indentation level
+
+__all__ = ["WIDTH", "format_ruleset", "format_source"]
+
+
+def format_source(text: str, file: str = "<string>") -> str:
+    """The canonical form of one file, comments kept; raises ``VaxSyntaxError`` on a syntax error."""
+    parsed = parse_with_comments(text, file)
+    if not parsed.comments:
+        return _render_text(_Renderer(None, _Attached()), parsed.ruleset)
+    source = _Source(text)
+    probe = _Renderer(source, _Attached())
+    probe.ruleset(parsed.ruleset)
+    attached = _attach(parsed.comments, probe.fragments, source)
+    return _render_text(_Renderer(source, attached), parsed.ruleset)
+
+
+def format_ruleset(ruleset: ast.Ruleset) -> str:
+    """The canonical text of a tree (no comments). Raises ``ValueError`` for a value the syntax
+    cannot express (a string with a line break, a doc string containing three double quotes)."""
+    return _render_text(_Renderer(None, _Attached()), ruleset)
+
+
+def _render_text(renderer: "_Renderer", ruleset: ast.Ruleset) -> str:
+    renderer.ruleset(ruleset)
+    return _assemble(renderer.lines, renderer.attached)
+
+
+# ---- the source: token positions for pieces the tree keeps no span for -----------------------------
+
+Pos = tuple[int, int]  # (line, column), 1-based, like Lark's
+
+_TOKEN = re.compile(
+    r'(?P<space>\s+)|(?P<comment>#[^\n]*)|(?P<doc>"""(?:.|\n)*?""")|(?P<string>"(?:[^"\\\n]|\\.)*")'
+    r"|(?P<date>\d{4}-\d{2}-\d{2})|(?P<word>\w+)|(?P<symbol>=>|:-|\.\.|[<>!]=|.)"
+)
+
+
+@attrs.frozen
+class _Token:
+    start: Pos
+    end: Pos
+    text: str
+
+
+class _Source:
+    def __init__(self, text: str):
+        self.lines = text.split("\n")
+        line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+        def position(offset: int) -> Pos:
+            line = bisect.bisect_right(line_starts, offset) - 1
+            return (line + 1, offset - line_starts[line] + 1)
+
+        self.tokens = [
+            _Token(position(m.start()), position(m.end()), m.group())
+            for m in _TOKEN.finditer(text)
+            if m.lastgroup not in ("space", "comment")
+        ]
+        self.starts = [token.start for token in self.tokens]
+
+    def index_at(self, pos: Pos) -> int:
+        return bisect.bisect_left(self.starts, pos)
+
+    def between(self, low: Pos, high: Pos) -> list[int]:
+        """Indexes of the tokens starting in [low, high)."""
+        return list(range(self.index_at(low), self.index_at(high)))
+
+    def is_blank(self, line: int) -> bool:
+        return 1 <= line <= len(self.lines) and not self.lines[line - 1].strip()
+
+    def code_before(self, comment: Comment) -> bool:
+        return bool(self.lines[comment.line - 1][: comment.column - 1].strip())
+
+
+# ---- comment attachment -------------------------------------------------------------------------------
+
+Key = tuple[Pos, Pos]  # a fragment of the layout: where its text was in the source
+EOF = ((10**9, 0), (10**9, 0))
+
+
+@attrs.define
+class _Note:
+    text: str
+    pos: Pos
+    blank_before: bool = False
+    blank_after: bool = False
+
+
+@attrs.define
+class _Attached:
+    lead: dict = attrs.Factory(dict)  # Key -> [_Note], printed on their own lines above the fragment
+    trail: dict = attrs.Factory(dict)  # Key -> [_Note], printed after the line the fragment ends on
+
+
+def _attach(comments, fragments: list[Key], source: _Source) -> _Attached:
+    attached = _Attached()
+    fragments = sorted(set(fragments))
+    starts = [key[0] for key in fragments]
+    for comment in comments:
+        pos = (comment.line, comment.column)
+        own_line = not source.code_before(comment)
+        note = _Note(comment.text, pos,
+                     own_line and source.is_blank(comment.line - 1),
+                     own_line and source.is_blank(comment.line + 1))
+        inside = [key for key in fragments if key[0] < pos < key[1]]
+        if inside:
+            key, kind = inside[-1], ("lead" if own_line else "trail")
+        elif own_line:
+            index = bisect.bisect_right(starts, pos)
+            key, kind = (fragments[index] if index < len(fragments) else EOF), "lead"
+        else:
+            before = [key for key in fragments if key[1] <= pos]
+            if before:
+                key, kind = max(before, key=lambda k: k[1]), "trail"
+            else:
+                key, kind = (fragments[0] if fragments else EOF), "lead"
+        getattr(attached, kind).setdefault(key, []).append(note)
+    return attached
+
+
+# ---- output lines -----------------------------------------------------------------------------------------
+
+
+@attrs.define
+class _Line:
+    indent: int
+    text: str
+    starts: list = attrs.Factory(list)  # keys of fragments starting on this line
+    ends: list = attrs.Factory(list)  # keys of fragments ending on this line
+    kind: str = "text"  # "text", "open" (ends with '{'), "close" (a '}'), "blank"
+
+
+def _assemble(lines: list[_Line], attached: _Attached) -> str:
+    out: list[str] = []
+    last = None  # kind of the last line written
+
+    def write(text: str, kind: str) -> None:
+        nonlocal last
+        out.append(text)
+        last = kind
+
+    def comments_above(notes: list[_Note], indent: int, before_close: bool) -> None:
+        for note in notes:
+            if note.blank_before and last not in (None, "blank", "open"):
+                write("", "blank")
+            write(" " * indent + note.text, "comment")
+        if notes and notes[-1].blank_after and not before_close:
+            write("", "blank")
+
+    for line in lines:
+        if line.kind == "blank":
+            if last not in (None, "blank"):
+                write("", "blank")
+            continue
+        above = [n for key in line.starts for n in attached.lead.get(key, ())]
+        trailing = sorted((n for key in line.ends for n in attached.trail.get(key, ())), key=lambda n: n.pos)
+        above += [attrs.evolve(n, blank_before=False, blank_after=False) for n in trailing[:-1]]
+        above.sort(key=lambda n: n.pos)
+        closing = line.kind == "close"
+        comments_above(above, line.indent + (STEP if closing else 0), closing)
+        text = " " * line.indent + line.text
+        if trailing:
+            text += "  " + trailing[-1].text
+        write(text, line.kind)
+    placed = {key for line in lines for key in line.starts + line.ends}
+    end_notes = sorted((note for notes in (attached.lead, attached.trail) for key, group in notes.items()
+                        if key not in placed for note in group), key=lambda n: n.pos)  # EOF, or a safety net
+    comments_above(end_notes, 0, True)
+    while out and out[-1] == "":
+        out.pop()
+    return "\n".join(out) + "\n" if out else ""
+
+
+# ---- layout of conditions ---------------------------------------------------------------------------------
+
+
+@attrs.define
+class _Leaf:
+    text: str
+    key: Key | None
+
+
+@attrs.define
+class _Group:
+    prefix: str  # "", "(" or "not ("
+    op: str  # "and", "or"
+    items: list
+    suffix: str  # "" or ")"
+
+
+def _flat(node) -> str:
+    if isinstance(node, _Leaf):
+        return node.text
+    return node.prefix + f" {node.op} ".join(_flat(item) for item in node.items) + node.suffix
+
+
+def _leaves(node) -> list[_Leaf]:
+    if isinstance(node, _Leaf):
+        return [node]
+    return [leaf for item in node.items for leaf in _leaves(item)]
+
+
+class _Filler:
+    """Greedy filling of a line that may break before ``and``/``or`` (conditions) or after ``,``."""
+
+    def __init__(self, renderer: "_Renderer", indent: int, text: str, keys=()):
+        self.renderer = renderer
+        self.indent = indent
+        self.text = text
+        self.starts = [k for k in keys if k]
+        self.ends = list(self.starts)
+        self.pending = False  # a trailing comment ends the current line
+
+    def fits(self, extra: int) -> bool:
+        return self.indent + len(self.text) + extra <= WIDTH
+
+    def newline(self, indent: int) -> None:
+        self.renderer.add(_Line(self.indent, self.text, self.starts, self.ends))
+        self.indent, self.text, self.starts, self.ends, self.pending = indent, "", [], [], False
+
+    def leaf(self, leaf: _Leaf) -> None:
+        self.text += leaf.text
+        if leaf.key:
+            self.starts.append(leaf.key)
+            self.ends.append(leaf.key)
+        if self.renderer.has_trail(leaf.key):
+            self.pending = True
+
+    def finish(self) -> None:
+        self.renderer.add(_Line(self.indent, self.text, self.starts, self.ends))
+
+    # conditions
+    def node(self, node, indent: int) -> None:
+        if isinstance(node, _Leaf):
+            self.leaf(node)
+            return
+        flat = not self._forced_inside(node) and self.fits(len(_flat(node)))
+        self.text += node.prefix
+        for index, item in enumerate(node.items):
+            if index:
+                first = _leaves(item)[0]
+                if not flat and (self.pending or self.renderer.has_lead(first.key)
+                                 or not self.fits(len(node.op) + 2 + len(_flat(item)))):
+                    self.newline(indent)
+                    self.text = node.op + " "
+                else:
+                    self.text += f" {node.op} "
+            self.node(item, indent + STEP)
+        self.text += node.suffix
+
+    def _forced_inside(self, node) -> bool:
+        leaves = _leaves(node)
+        return (any(self.renderer.has_lead(leaf.key) for leaf in leaves[1:])
+                or any(self.renderer.has_trail(leaf.key) for leaf in leaves[:-1]))
+
+    # comma lists (predicate bodies)
+    def items(self, leaves: list[_Leaf], indent: int, separator: str, end: str) -> None:
+        for index, leaf in enumerate(leaves):
+            text = leaf.text + (separator if index < len(leaves) - 1 else end)
+            if index:
+                if self.pending or self.renderer.has_lead(leaf.key) or not self.fits(1 + len(text)):
+                    self.newline(indent)
+                else:
+                    self.text += " "
+            self.leaf(_Leaf(text, leaf.key))
+
+
+# ---- the renderer ----------------------------------------------------------------------------------------------
+
+_QUANTITY = {">=": "at least", "<=": "at most", "=": "exactly", "<": "fewer than", ">": "more than"}
+
+
+def quote(value: str) -> str:
+    """A string literal: ``\\`` and ``"`` escaped."""
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"a string cannot hold a line break: {value!r}")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def duration_text(duration: ast.Duration) -> str:
+    words = []
+    for index, part in enumerate(duration.parts):
+        if index:
+            words.append("+" if part.sign > 0 else "-")
+        elif part.sign < 0:
+            raise ValueError("a duration cannot start with a negative amount")
+        unit = part.unit if part.amount != 1 else part.unit.rstrip("s")
+        words.append(f"{part.amount} {unit}")
+    return " ".join(words)
+
+
+def _days(amount: int) -> str:
+    return f"{amount} day" if amount == 1 else f"{amount} days"
+
+
+def _dose_ref(ref: ast.DoseRef) -> str:
+    return f"dose {ref.number}" if ref.kind == "nth" else f"{ref.kind} dose"
+
+
+def _age_filter(age: ast.AgeFilter) -> str:
+    if age.op == "..":
+        return f"at age {duration_text(age.low)} .. {duration_text(age.high)}"
+    return f"at age {age.op} {duration_text(age.low)}"
+
+
+def _grade_items(items) -> str:
+    return ", ".join(f"{i.low}..{i.high}" if isinstance(i, ast.GradeRange) else str(i) for i in items)
+
+
+def atom_text(cond) -> str:
+    """One condition that is not ``and``/``or``/``not``."""
+    if isinstance(cond, ast.Always):
+        return "always"
+    if isinstance(cond, ast.AgeCompare):
+        return f"age {cond.op} {duration_text(cond.duration)}"
+    if isinstance(cond, ast.AgeBetween):
+        return f"age in {duration_text(cond.low)} .. {duration_text(cond.high)}"
+    if isinstance(cond, ast.GradeIn):
+        return f"grade in {_grade_items(cond.items)}"
+    if isinstance(cond, ast.NoGrade):
+        return "no grade"
+    if isinstance(cond, ast.CountDoses):
+        if cond.op == "=" and cond.count == 0:
+            words = ["no"]
+        else:
+            words = [_QUANTITY[cond.op], str(cond.count)]
+        if cond.valid:
+            words.append("valid")
+        words.append("dose" if cond.count == 1 else "doses")
+        if cond.products:
+            words.append("of " + ", ".join(cond.products))
+        if cond.age is not None:
+            words.append(_age_filter(cond.age))
+        return " ".join(words)
+    if isinstance(cond, ast.DoseAge):
+        return f"{_dose_ref(cond.dose)} {_age_filter(cond.filter)}"
+    if isinstance(cond, ast.IntervalCompare):
+        return (f"interval from {_dose_ref(cond.start)} to {_dose_ref(cond.end)} "
+                f"{cond.op} {duration_text(cond.duration)}")
+    if isinstance(cond, ast.SinceDose):
+        return f"since {_dose_ref(cond.dose)} {cond.op} {duration_text(cond.duration)}"
+    if isinstance(cond, ast.Exempt):
+        return "exempt" + (f" ({', '.join(cond.kinds)})" if cond.kinds else "")
+    if isinstance(cond, ast.EffectiveDate):
+        return f"effective date {cond.op} {cond.value.isoformat()}"
+    if isinstance(cond, ast.Call):
+        return call_text(cond)
+    raise TypeError(f"not a condition: {cond!r}")
+
+
+def call_text(call: ast.Call) -> str:
+    return f"{call.name}({', '.join(_call_arg(arg) for arg in call.args)})"
+
+
+def _call_arg(arg) -> str:
+    if isinstance(arg, ast.Student):
+        return "student"
+    if isinstance(arg, ast.CurrentDose):
+        return "dose"
+    return term_text(arg)
+
+
+def term_text(term) -> str:
+    if isinstance(term, ast.Name):
+        return term.name
+    if isinstance(term, ast.Wildcard):
+        return "_"
+    if isinstance(term, ast.IntLit):
+        return str(term.value)
+    if isinstance(term, ast.DateLit):
+        return term.value.isoformat()
+    if isinstance(term, ast.StrLit):
+        return quote(term.value)
+    if isinstance(term, ast.DateShift):
+        return f"{term_text(term.term)} {'+' if term.sign > 0 else '-'} {duration_text(term.duration)}"
+    raise TypeError(f"not a term: {term!r}")
+
+
+def literal_text(literal) -> str:
+    if isinstance(literal, ast.Atom):
+        atom = f"{literal.predicate}({', '.join(term_text(arg) for arg in literal.args)})"
+        return "not " + atom if literal.negated else atom
+    if isinstance(literal, ast.Comparison):
+        return f"{term_text(literal.left)} {literal.op} {term_text(literal.right)}"
+    if isinstance(literal, ast.CountAggregate):
+        body = ", ".join(literal_text(item) for item in literal.body)
+        return f"count {{ {literal.variable} : {body} }} {literal.op} {term_text(literal.bound)}"
+    raise TypeError(f"not a literal: {literal!r}")
+
+
+def _doc_lines(doc: str) -> list[str]:
+    if '"""' in doc:
+        raise ValueError('a doc string cannot contain three double quotes (""")')
+    if "\n" not in doc and not doc.endswith('"'):
+        return ['"""' + doc + '"""']
+    return ['"""', *doc.split("\n"), '"""']
+
+
+def _date(value: date) -> str:
+    return value.isoformat()
+
+
+class _Renderer:
+    def __init__(self, source: _Source | None, attached: _Attached):
+        self.source = source
+        self.attached = attached
+        self.lines: list[_Line] = []
+        self.fragments: list[Key] = []
+
+    # ---- fragments
+    def add(self, line: _Line) -> None:
+        self.lines.append(line)
+        self.fragments.extend(key for key in line.starts if key)
+
+    def has_lead(self, key) -> bool:
+        return key is not None and key in self.attached.lead
+
+    def has_trail(self, key) -> bool:
+        return key is not None and key in self.attached.trail
+
+    def span_key(self, span: ast.Span) -> Key | None:
+        if self.source is None or span.line == 0:
+            return None
+        return ((span.line, span.column), (span.end_line, span.end_column))
+
+    def token_key(self, first: int | None, last: int | None = None) -> Key | None:
+        if self.source is None or first is None:
+            return None
+        tokens = self.source.tokens
+        return (tokens[first].start, tokens[first if last is None else last].end)
+
+    def _span_tokens(self, span: ast.Span, exclude=()) -> list[int]:
+        """Tokens inside ``span``, leaving out those inside the ``exclude`` spans."""
+        if self.source is None or span.line == 0:
+            return []
+        found = self.source.between((span.line, span.column), (span.end_line, span.end_column))
+        for other in exclude:
+            if other.line:
+                inner = set(self.source.between((other.line, other.column), (other.end_line, other.end_column)))
+                found = [index for index in found if index not in inner]
+        return found
+
+    def _find(self, span: ast.Span, text: str, last=True, exclude=()) -> int | None:
+        found = [i for i in self._span_tokens(span, exclude) if self.source.tokens[i].text == text]
+        if not found:
+            return None
+        return found[-1] if last else found[0]
+
+    def _find_doc(self, span: ast.Span, exclude=()) -> int | None:
+        found = [i for i in self._span_tokens(span, exclude) if self.source.tokens[i].text.startswith('"""')]
+        return found[-1] if found else None
+
+    def _opener(self, span: ast.Span) -> Key | None:
+        return self.token_key(self._span_tokens(span)[0], self._find(span, "{", last=False)) \
+            if self._span_tokens(span) else None
+
+    def _closer(self, span: ast.Span) -> Key | None:
+        tokens = self._span_tokens(span)
+        return self.token_key(tokens[-1]) if tokens else None
+
+    # ---- line helpers
+    def line(self, indent: int, text: str, key=None, kind="text") -> None:
+        keys = [key] if key else []
+        self.add(_Line(indent, text, keys, list(keys), kind))
+
+    def blank(self) -> None:
+        self.lines.append(_Line(0, "", kind="blank"))
+
+    def doc(self, indent: int, doc: str, key) -> None:
+        lines = _doc_lines(doc)
+        for index, text in enumerate(lines):
+            starts = [key] if key and index == 0 else []
+            ends = [key] if key and index == len(lines) - 1 else []
+            self.add(_Line(indent if text else 0, text, starts, ends))
+
+    def block(self, indent: int, head: str, span: ast.Span, body) -> None:
+        opener, closer = self._opener(span), self._closer(span)
+        mark = len(self.lines)
+        self.line(indent, head + " {", opener, kind="open")
+        body(indent + STEP)
+        if len(self.lines) == mark + 1 and not self.has_lead(closer):
+            self.lines.pop()
+            keys = [k for k in (opener, closer) if k]
+            self.add(_Line(indent, head + " {}", keys, keys))
+            return
+        self.line(indent, "}", closer, kind="close")
+
+    # ---- the file
+    def ruleset(self, ruleset: ast.Ruleset) -> None:
+        previous = None
+        for item in ruleset.items:
+            if previous is not None and not _together(previous, item):
+                self.blank()
+            self.item(item)
+            previous = item
+
+    def item(self, item) -> None:
+        if isinstance(item, ast.Header):
+            self.header(item)
+        elif isinstance(item, ast.Extends):
+            self.line(0, f"extends {quote(item.target)}", self.span_key(item.span))
+        elif isinstance(item, ast.Settings):
+            self.settings(item)
+        elif isinstance(item, ast.Grades):
+            self.grades(item)
+        elif isinstance(item, ast.Product):
+            self.line(0, product_text(item), self.span_key(item.span))
+        elif isinstance(item, ast.Vaccine):
+            self.vaccine(item)
+        elif isinstance(item, ast.PredicateClause):
+            self.predicate(item)
+        else:
+            raise TypeError(f"not a top-level declaration: {item!r}")
+
+    def header(self, header: ast.Header) -> None:
+        def body(indent):
+            for field in ("jurisdiction", "version"):
+                value = getattr(header, field)
+                if value:
+                    at = self._find(header.span, field)
+                    self.line(indent, f"{field} {quote(value)}", self.token_key(at, None if at is None else at + 1))
+            if header.doc:
+                self.doc(indent, header.doc, self.token_key(self._find_doc(header.span)))
+
+        self.block(0, f"ruleset {quote(header.name)}", header.span, body)
+
+    def settings(self, settings: ast.Settings) -> None:
+        def body(indent):
+            if settings.tolerance_days is not None:
+                at = self._find(settings.span, "tolerance", last=False)
+                self.line(indent, f"tolerance {_days(settings.tolerance_days)}",
+                          self.token_key(at, None if at is None else at + 2))
+            for outcome in settings.exemption_outcomes:
+                self.exemption(indent, outcome)
+
+        self.block(0, "settings", settings.span, body)
+
+    def exemption(self, indent: int, outcome: ast.ExemptionOutcome) -> None:
+        self.line(indent, f"exemption {outcome.kind} => {outcome.outcome}", self.span_key(outcome.span))
+
+    def grades(self, grades: ast.Grades) -> None:
+        def body(indent):
+            for item in grades.items:
+                if isinstance(item, ast.GradeDecl):
+                    text = f"{item.code} {quote(item.name)}"
+                else:
+                    display = f" {quote(item.display)}" if item.display else ""
+                    text = f"set {item.name}{display} = {_grade_items(item.items)}"
+                self.line(indent, text, self.span_key(item.span))
+
+        self.block(0, "grades", grades.span, body)
+
+    def vaccine(self, vaccine: ast.Vaccine) -> None:
+        if vaccine.extends_existing:
+            head = f"extend vaccine {vaccine.id}"
+        else:
+            head = f"vaccine {vaccine.id}"
+            if vaccine.name:
+                head += f" {quote(vaccine.name)}"
+            if vaccine.locked:
+                head += " locked"
+        rule_spans = [rule.span for rule in vaccine.rules]
+        series_span = [vaccine.series.span] if vaccine.series else []
+
+        def body(indent):
+            if vaccine.doc:
+                self.doc(indent, vaccine.doc, self.token_key(self._find_doc(vaccine.span, rule_spans + series_span)))
+            if vaccine.applies is not None:
+                at = self._find(vaccine.span, "applies", exclude=rule_spans)
+                self.condition(indent, "applies when ", vaccine.applies, self.token_key(at, None if at is None else at + 1))
+            for outcome in vaccine.exemption_outcomes:
+                self.exemption(indent, outcome)
+            if vaccine.series is not None:
+                self.series(indent, vaccine.series)
+            for rule in vaccine.rules:
+                self.rule(indent, rule)
+            if vaccine.otherwise is not None:
+                at = self._find(vaccine.span, "otherwise")
+                self.line(indent, f"otherwise {vaccine.otherwise}", self.token_key(at, None if at is None else at + 1))
+
+        self.block(0, head, vaccine.span, body)
+
+    def series(self, indent: int, series: ast.Series) -> None:
+        def body(inner):
+            for dose in series.doses:
+                self.series_dose(inner, dose)
+            for reject in series.rejects:
+                self.line(inner, f"reject {reject.reason} when {call_text(reject.call)}", self.span_key(reject.span))
+
+        self.block(indent, "series", series.span, body)
+
+    def series_dose(self, indent: int, dose: ast.SeriesDose) -> None:
+        requirements = []  # (text, key)
+        for field in ("min_age", "max_age"):
+            value = getattr(dose, field)
+            if value is not None:
+                key = None
+                if self.source is not None and value.span.line:
+                    at = self.source.index_at((value.span.line, value.span.column)) - 2
+                    key = (self.source.tokens[at].start, (value.span.end_line, value.span.end_column))
+                requirements.append((f"{field.replace('_', ' ')} {duration_text(value)}", key))
+        for interval in dose.intervals:
+            text = f"min interval {duration_text(interval.duration)}"
+            if interval.start is not None:
+                text += f" from {_dose_ref(interval.start)}"
+            requirements.append((text, self.span_key(interval.span)))
+        for allow in dose.allows:
+            text = "allow " + ", ".join(allow.products)
+            if allow.from_age is not None:
+                text += f" from age {duration_text(allow.from_age)}"
+            if allow.before_age is not None:
+                text += f" before age {duration_text(allow.before_age)}"
+            requirements.append((text, self.span_key(allow.span)))
+        head = f"dose {dose.number}"
+        opener, closer = self._opener(dose.span), self._closer(dose.span)
+        row = f"{head} {{ {'  '.join(text for text, _ in requirements)} }}" if requirements else f"{head} {{}}"
+        one_row = (
+            indent + len(row) <= WIDTH
+            and not any(self.has_lead(key) or self.has_trail(key) for _, key in requirements)
+            and not self.has_lead(closer)
+        )
+        if one_row:
+            keys = [k for k in [opener, *(key for _, key in requirements), closer] if k]
+            self.add(_Line(indent, row, keys, keys))
+            return
+        self.line(indent, head + " {", opener, kind="open")
+        for text, key in requirements:
+            self.line(indent + STEP, text, key)
+        self.line(indent, "}", closer, kind="close")
+
+    def rule(self, indent: int, rule: ast.Rule) -> None:
+        head = f"rule {quote(rule.name)} => {rule.outcome}"
+        end_span = rule.outcome_span
+        if rule.placement is not None:
+            head += f" {rule.placement.where} {quote(rule.placement.rule)}"
+            end_span = rule.placement.span
+        key = None
+        if self.source is not None and rule.span.line and end_span.line:
+            key = ((rule.span.line, rule.span.column), (end_span.end_line, end_span.end_column))
+        self.line(indent, head, key)
+        inner = indent + STEP
+        exclude = [rule.condition.span] if rule.condition.span.line else []
+        if rule.doc:
+            self.doc(inner, rule.doc, self.token_key(self._find_doc(rule.span, exclude)))
+        if rule.tolerance_days is not None:
+            at = self._find(rule.span, "tolerance", exclude=exclude)
+            self.line(inner, f"tolerance {_days(rule.tolerance_days)}", self.token_key(at, None if at is None else at + 2))
+        if rule.active_start is not None or rule.active_end is not None:
+            text = "active"
+            if rule.active_start is not None:
+                text += f" from {_date(rule.active_start)}"
+            if rule.active_end is not None:
+                text += f" to {_date(rule.active_end)}"
+            at = self._find(rule.span, "active", exclude=exclude)
+            self.line(inner, text, self.token_key(at, None if at is None else at + len(text.split()) - 1))
+        if not isinstance(rule.condition, ast.Always):
+            at = self._find(rule.span, "when", exclude=exclude)
+            self.condition(inner, "when ", rule.condition, self.token_key(at))
+
+    def condition(self, indent: int, prefix: str, cond, prefix_key) -> None:
+        filler = _Filler(self, indent, prefix, [prefix_key])
+        filler.node(self.layout(cond), indent + STEP)
+        filler.finish()
+
+    def layout(self, cond, parent: str = ""):
+        """The condition as leaves and groups; ``parent`` is the operator it sits under."""
+        if isinstance(cond, (ast.And, ast.Or)):
+            op = "and" if isinstance(cond, ast.And) else "or"
+            items = [self.layout(item, op) for item in cond.items]
+            parens = parent in ("and", "not") or (parent == "or" and op == "or")
+            return _Group("(" if parens else "", op, items, ")" if parens else "")
+        if isinstance(cond, ast.Not):
+            inner = self.layout(cond.item, "not")
+            if isinstance(inner, _Leaf):
+                return _Leaf("not " + inner.text, inner.key)
+            return attrs.evolve(inner, prefix="not " + inner.prefix)
+        return _Leaf(atom_text(cond), self.span_key(cond.span))
+
+    def predicate(self, clause: ast.PredicateClause) -> None:
+        head = f"predicate {clause.name}({', '.join(clause.params)})"
+        head_key = self.token_key(self._span_tokens(clause.span)[0], self._find(clause.span, ")", last=False)) \
+            if self._span_tokens(clause.span) else None
+        literals = [_Leaf(literal_text(literal), self.span_key(literal.span)) for literal in clause.body]
+        one_line = f"{head} :- {', '.join(leaf.text for leaf in literals)}."
+        if (not clause.doc and len(one_line) <= WIDTH and not self.has_trail(head_key)
+                and not any(self.has_lead(leaf.key) for leaf in literals)
+                and not any(self.has_trail(leaf.key) for leaf in literals[:-1])):
+            keys = [k for k in [head_key, *(leaf.key for leaf in literals)] if k]
+            self.add(_Line(0, one_line, keys, keys))
+            return
+        self.line(0, head, head_key)
+        if clause.doc:
+            self.doc(STEP, clause.doc, self.token_key(self._find_doc(clause.span)))
+        filler = _Filler(self, STEP, ":- ")
+        filler.items(literals, STEP + 3, ",", ".")
+        filler.finish()
+
+
+def product_text(product: ast.Product) -> str:
+    words = [f"product {product.id} cvx {product.cvx}"]
+    if product.mvx is not None:
+        words.append(f"mvx {product.mvx}")
+    if product.name:
+        words.append(quote(product.name))
+    if product.live:
+        words.append("live")
+    words.append("counts " + ", ".join(product.vaccines))
+    return " ".join(words)
+
+
+def _together(previous, item) -> bool:
+    """Declarations written without a blank line between them."""
+    if isinstance(previous, ast.Product) and isinstance(item, ast.Product):
+        return True
+    return (isinstance(previous, ast.PredicateClause) and isinstance(item, ast.PredicateClause)
+            and previous.name == item.name)

@@ -1,0 +1,82 @@
+"""What a student still needs: the next series dose and the earliest date it would be valid.
+
+The earliest date is the latest of ``birth + min age`` and ``anchor + interval`` for each of the
+target dose's intervals whose anchor exists, exactly the thresholds the series walk tests. A
+``reject`` predicate (a live-virus conflict) can still turn a dose given then away: it depends on
+doses not yet given, so it is not forecast.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import attrs
+
+from .. import ast
+from ..dates import add, duration_text
+from ..records import Student
+from ..results import GroupEvaluation, StudentEvaluation
+from .series import anchor_of, target_dose
+
+SATISFIED = ("compliant", "exempt", "no_requirement")
+MAX_PRODUCTS_LISTED = 5
+
+
+@attrs.frozen
+class Need:
+    vaccine: str
+    dose_number: int | None  # the series dose still needed, when there is one
+    earliest: date | None  # the earliest date that dose would be valid (None: no limit, or none possible)
+    words: str  # "dose 3, valid from 2021-05-01 (at age 24 weeks; 8 weeks after dose 2 (2021-03-06))"
+
+
+def next_needs(ruleset: ast.Ruleset, evaluation: StudentEvaluation, student: Student, as_of: date) -> dict[str, Need]:
+    """One :class:`Need` per vaccine group of the evaluation."""
+    vaccines = {vaccine.id: vaccine for vaccine in ruleset.vaccines}
+    needs = {}
+    for group in evaluation.groups:
+        valid_dates = [d.date for d in sorted(
+            (d for d in evaluation.doses if d.vaccine == group.vaccine and d.valid), key=lambda d: d.dose_number)]
+        needs[group.vaccine] = need_for_group(vaccines[group.vaccine], group, valid_dates, student.birth_date, as_of)
+    return needs
+
+
+def need_for_group(vaccine: ast.Vaccine, group: GroupEvaluation, valid_dates: list[date],
+                   birth: date, as_of: date) -> Need:
+    if group.status in SATISFIED:
+        return Need(vaccine.id, None, None, "nothing")
+    if vaccine.series is None:
+        return Need(vaccine.id, None, None,
+                    "more doses (this group has no series to say which); see the rules it does not meet")
+    number = len(valid_dates) + 1
+    target = target_dose(vaccine.series, number)
+    if target is None:
+        return Need(vaccine.id, None, None,
+                    f"no further series dose (all {len(valid_dates)} are valid), but the rules it does not meet")
+
+    limits: list[tuple[date, str]] = []
+    if target.min_age is not None:
+        limits.append((add(birth, target.min_age), f"at age {duration_text(target.min_age)}"))
+    for interval in target.intervals:
+        anchor = anchor_of(interval, valid_dates)
+        if anchor is not None:
+            anchor_number, anchor_date = anchor
+            limits.append((add(anchor_date, interval.duration),
+                           f"{duration_text(interval.duration)} after dose {anchor_number} ({anchor_date.isoformat()})"))
+    earliest = max((when for when, _ in limits), default=None)
+    allowed = list(dict.fromkeys(p for allow in target.allows for p in allow.products))
+    # A short list helps ("VAR, MMRV"); twenty combination vaccines do not.
+    products = f"; allowed products: {', '.join(allowed)}" if 0 < len(allowed) <= MAX_PRODUCTS_LISTED else ""
+
+    if target.max_age is not None:
+        too_old_on = add(birth, target.max_age)
+        if max(earliest or as_of, as_of) >= too_old_on:
+            return Need(vaccine.id, number, None,
+                        f"dose {number} can no longer be given in this series: the maximum age of "
+                        f"{duration_text(target.max_age)} was reached on {too_old_on.isoformat()}")
+        products += f"; before {too_old_on.isoformat()} (age {duration_text(target.max_age)})"
+    if earliest is None:
+        return Need(vaccine.id, number, None, f"dose {number}, which can be given now{products}")
+    why = "; ".join(words for _, words in limits)
+    when = "can be given now, valid since" if earliest <= as_of else "valid from"
+    return Need(vaccine.id, number, earliest, f"dose {number}, {when} {earliest.isoformat()} ({why}){products}")

@@ -1,0 +1,371 @@
+"""Hypothesis strategies for random but well-formed vaxdsl trees and ruleset texts.
+
+Everything generated can be written in the concrete syntax and parsed back to an equal tree: names
+are never keywords, numeric grade codes are normalised (``07``), strings hold no line break, doc
+strings are what the parser would make of them (``inspect.cleandoc`` leaves them unchanged), ``and``
+and ``or`` have at least two operands, the first part of a duration is positive. Nothing promises
+that the ruleset passes the checker: names are random unless a :class:`Vocabulary` narrows them.
+
+>>> from hypothesis import given
+>>> @given(rulesets())
+... def test(ruleset): ...
+
+Use ``conditions(vocab)`` / ``rules(vocab)`` / ``vaccines(vocab)`` for parts, ``Vocabulary.of(...)``
+to draw names from fixed pools (for example the products and vaccine groups a test declared), and
+``ruleset_texts()`` / ``commented_texts()`` for source text.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from datetime import date
+
+import attrs
+from hypothesis import strategies as st
+
+from vaxdsl import ast
+from vaxdsl.resources import grammar_path
+
+# ---- lexical -------------------------------------------------------------------------------------------------
+
+_GRAMMAR = grammar_path().read_text(encoding="utf-8")
+KEYWORDS = frozenset(re.findall(r'"([A-Za-z_]+)"', _GRAMMAR)) | {
+    f"{word}{s}" for word in ("day", "week", "month", "year", "dose") for s in ("", "s")
+}
+NAME_RE = r"[A-Za-z_][A-Za-z0-9_]{0,9}"
+COMPARISONS = ("<", "<=", "=", "!=", ">=", ">")
+QUANTITY_OPS = (">=", "<=", "=", "<", ">")  # at least, at most, exactly, fewer than, more than
+BUILTIN_RELATIONS = ("dose", "valid", "live", "student", "grade", "exemption", "counts", "birth", "invalid", "as_of")
+
+_FAMILIAR = ["HepB", "MMR", "DTaP", "Polio", "Varicella", "Tdap", "MenACWY", "HepA", "Hib", "PCV", "DTaP_IPV",
+             "early_childhood", "live_conflict", "medical", "conscientious", "x", "_x", "A1"]
+
+
+def _is_name(text: str) -> bool:
+    return re.fullmatch(NAME_RE.replace("{0,9}", "*"), text) is not None and text not in KEYWORDS
+
+
+def names() -> st.SearchStrategy[str]:
+    """Any NAME token that is not a keyword (with a bias towards familiar ones)."""
+    return st.one_of(
+        st.sampled_from([name for name in _FAMILIAR if _is_name(name)]),
+        st.from_regex(NAME_RE, fullmatch=True).filter(lambda text: text not in KEYWORDS),
+    )
+
+
+def variables() -> st.SearchStrategy[str]:
+    return st.one_of(st.sampled_from(["S", "D", "D1", "Date", "Before", "P", "Q", "N"]),
+                     st.from_regex(r"[A-Z][A-Za-z0-9_]{0,6}", fullmatch=True).filter(lambda t: t not in KEYWORDS))
+
+
+def texts(max_size: int = 24) -> st.SearchStrategy[str]:
+    """String literal contents: any characters but line breaks, quotes and backslashes included."""
+    return st.one_of(
+        st.sampled_from(["", "Hepatitis B", 'say "hi"', "back\\slash", "2 doses K-12 Compliant", "\\\"", "é ü 中"]),
+        st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\n\r"),
+                 max_size=max_size),
+    )
+
+
+def docs() -> st.SearchStrategy[str]:
+    """Doc strings as the parser leaves them: non-empty, ``cleandoc``-clean, no triple quotes."""
+    line = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=20)
+    indented = st.tuples(st.integers(0, 4), line).map(lambda pair: " " * pair[0] + pair[1])
+    raw = st.one_of(
+        st.sampled_from(["State rules.", 'Mirrors "the" vendor.', "Ends with a quote\"", "Line one\n  indented\nback"]),
+        st.lists(indented, min_size=1, max_size=4).map("\n".join),
+    )
+    return raw.map(inspect.cleandoc).filter(lambda doc: doc and '"""' not in doc)
+
+
+def dates() -> st.SearchStrategy[date]:
+    return st.dates(min_value=date(1990, 1, 1), max_value=date(2040, 12, 31))
+
+
+def grade_codes() -> st.SearchStrategy[str]:
+    """Grade codes as the parser normalises them: ``KG``, ``PA``, ``07``, ``12``."""
+    return st.one_of(st.sampled_from(["EC", "PA", "PB", "KG", "01", "02", "07", "12"]),
+                     st.integers(0, 99).map(lambda n: f"{n:02d}"), names())
+
+
+# ---- vocabulary -----------------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Vocabulary:
+    """Where names come from: by default anything well-formed; ``Vocabulary.of`` narrows to pools."""
+
+    vaccines: st.SearchStrategy = attrs.field(factory=names)
+    products: st.SearchStrategy = attrs.field(factory=names)
+    grades: st.SearchStrategy = attrs.field(factory=grade_codes)  # codes and set names
+    predicates: st.SearchStrategy = attrs.field(factory=names)
+    outcomes: st.SearchStrategy = attrs.field(factory=lambda: st.one_of(st.sampled_from(ast.OUTCOMES), names()))
+    kinds: st.SearchStrategy = attrs.field(factory=lambda: st.one_of(st.sampled_from(ast.EXEMPTION_KINDS), names()))
+    reasons: st.SearchStrategy = attrs.field(
+        factory=lambda: st.one_of(st.sampled_from(ast.INVALID_REASONS), names()))
+
+    @classmethod
+    def of(cls, vaccines=None, products=None, grades=None, predicates=None) -> "Vocabulary":
+        """Draw names from the given lists (``None`` keeps the default); outcomes, kinds and reasons
+        become the language's own."""
+        pool = lambda values, default: st.sampled_from(list(values)) if values else default  # noqa: E731
+        return cls(
+            vaccines=pool(vaccines, names()), products=pool(products, names()), grades=pool(grades, grade_codes()),
+            predicates=pool(predicates, names()), outcomes=st.sampled_from(ast.OUTCOMES),
+            kinds=st.sampled_from(ast.EXEMPTION_KINDS), reasons=st.sampled_from(ast.INVALID_REASONS),
+        )
+
+
+DEFAULT = Vocabulary()
+
+
+# ---- durations, dose references ------------------------------------------------------------------------------
+
+
+def durations(max_parts: int = 3) -> st.SearchStrategy[ast.Duration]:
+    part = st.builds(ast.DurationPart, st.sampled_from([1, -1]), st.integers(0, 30), st.sampled_from(ast.UNITS))
+    return st.lists(part, min_size=1, max_size=max_parts).map(
+        lambda parts: ast.Duration((attrs.evolve(parts[0], sign=1), *parts[1:]))
+    )
+
+
+def dose_refs() -> st.SearchStrategy[ast.DoseRef]:
+    return st.one_of(st.builds(ast.DoseRef, st.just("nth"), st.integers(1, 6)),
+                     st.sampled_from([ast.DoseRef("first"), ast.DoseRef("last")]))
+
+
+def age_filters() -> st.SearchStrategy[ast.AgeFilter]:
+    return st.one_of(
+        st.builds(ast.AgeFilter, st.sampled_from(COMPARISONS), durations()),
+        st.builds(ast.AgeFilter, st.just(".."), durations(), durations()),
+    )
+
+
+# ---- conditions ----------------------------------------------------------------------------------------------------
+
+
+def grade_items(vocab: Vocabulary = DEFAULT):
+    item = st.one_of(vocab.grades, st.builds(ast.GradeRange, vocab.grades, vocab.grades))
+    return st.lists(item, min_size=1, max_size=4).map(tuple)
+
+
+def calls(vocab: Vocabulary = DEFAULT, in_series: bool = False) -> st.SearchStrategy[ast.Call]:
+    arg = st.one_of(
+        st.just(ast.Student()),
+        st.just(ast.CurrentDose()) if in_series else st.just(ast.Student()),
+        st.builds(ast.Name, names()),
+        st.builds(ast.IntLit, st.integers(0, 1000)),
+        st.builds(ast.DateLit, dates()),
+    )
+    if in_series:
+        return st.builds(ast.Call, vocab.predicates, st.just((ast.Student(), ast.CurrentDose())))
+    return st.builds(ast.Call, vocab.predicates, st.lists(arg, max_size=3).map(tuple))
+
+
+def atoms(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy:
+    """Every kind of simple condition."""
+    products = st.lists(vocab.products, min_size=1, max_size=3).map(tuple)
+    return st.one_of(
+        st.just(ast.Always()),
+        st.builds(ast.AgeCompare, st.sampled_from(COMPARISONS), durations()),
+        st.builds(ast.AgeBetween, durations(), durations()),
+        st.builds(ast.GradeIn, grade_items(vocab)),
+        st.just(ast.NoGrade()),
+        st.builds(ast.CountDoses, st.sampled_from(QUANTITY_OPS), st.integers(0, 8), st.booleans(),
+                  st.one_of(st.just(()), products), st.none() | age_filters()),
+        st.builds(ast.DoseAge, dose_refs(), age_filters()),
+        st.builds(ast.IntervalCompare, dose_refs(), dose_refs(), st.sampled_from(COMPARISONS), durations()),
+        st.builds(ast.SinceDose, dose_refs(), st.sampled_from(COMPARISONS), durations()),
+        st.builds(ast.Exempt, st.lists(vocab.kinds, max_size=3).map(tuple)),
+        st.builds(ast.EffectiveDate, st.sampled_from(COMPARISONS), dates()),
+        calls(vocab),
+    )
+
+
+def conditions(vocab: Vocabulary = DEFAULT, max_leaves: int = 10) -> st.SearchStrategy:
+    """Conditions with ``and``/``or``/``not`` nested in every way (including ``(a and b) and c``)."""
+
+    def extend(children):
+        several = st.lists(children, min_size=2, max_size=4).map(tuple)
+        return st.one_of(st.builds(ast.And, several), st.builds(ast.Or, several), st.builds(ast.Not, children))
+
+    return st.recursive(atoms(vocab), extend, max_leaves=max_leaves)
+
+
+# ---- declarations -----------------------------------------------------------------------------------------------------
+
+
+def rules(vocab: Vocabulary = DEFAULT, placements: bool = False) -> st.SearchStrategy[ast.Rule]:
+    placement = st.builds(ast.Placement, st.sampled_from(["before", "after"]), texts())
+    return st.builds(
+        ast.Rule,
+        name=texts(),
+        outcome=vocab.outcomes,
+        condition=st.one_of(st.just(ast.Always()), conditions(vocab)),
+        tolerance_days=st.none() | st.integers(0, 30),
+        active_start=st.none() | dates(),
+        active_end=st.none() | dates(),
+        doc=st.just("") | docs(),
+        placement=st.none() | placement if placements else st.none(),
+    )
+
+
+def series(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Series]:
+    allow = st.builds(ast.Allow, st.lists(vocab.products, min_size=1, max_size=3).map(tuple),
+                      st.none() | durations(), st.none() | durations())
+    interval = st.builds(ast.MinInterval, durations(), st.none() | dose_refs())
+    dose = st.builds(ast.SeriesDose, st.integers(1, 6), st.none() | durations(), st.none() | durations(),
+                     st.lists(interval, max_size=2).map(tuple), st.lists(allow, max_size=2).map(tuple))
+    reject = st.builds(ast.Reject, vocab.reasons, calls(vocab, in_series=True))
+    return st.builds(ast.Series, st.lists(dose, max_size=4).map(tuple), st.lists(reject, max_size=2).map(tuple))
+
+
+def exemption_outcomes(vocab: Vocabulary = DEFAULT):
+    return st.lists(st.builds(ast.ExemptionOutcome, vocab.kinds, vocab.outcomes), max_size=2).map(tuple)
+
+
+@st.composite
+def vaccines(draw, vocab: Vocabulary = DEFAULT, extension: bool | None = None) -> ast.Vaccine:
+    extends_existing = draw(st.booleans()) if extension is None else extension
+    return ast.Vaccine(
+        id=draw(vocab.vaccines),
+        name="" if extends_existing else draw(texts()),
+        locked=False if extends_existing else draw(st.booleans()),
+        doc=draw(st.just("") | docs()),
+        applies=draw(st.none() | conditions(vocab, max_leaves=4)),
+        series=draw(st.none() | series(vocab)),
+        rules=tuple(draw(st.lists(rules(vocab, placements=extends_existing), max_size=4))),
+        otherwise=draw(st.none() | vocab.outcomes),
+        exemption_outcomes=draw(exemption_outcomes(vocab)),
+        extends_existing=extends_existing,
+    )
+
+
+def products(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Product]:
+    return st.builds(
+        ast.Product,
+        id=vocab.products,
+        cvx=st.from_regex(r"[0-9]{1,3}", fullmatch=True),
+        vaccines=st.lists(vocab.vaccines, min_size=1, max_size=3).map(tuple),
+        name=texts(),
+        mvx=st.none() | names(),
+        live=st.booleans(),
+    )
+
+
+def grades(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Grades]:
+    decl = st.builds(ast.GradeDecl, grade_codes(), texts())
+    grade_set = st.builds(ast.GradeSet, names(), grade_items(vocab), texts())
+    return st.builds(ast.Grades, st.lists(st.one_of(decl, grade_set), max_size=6).map(tuple))
+
+
+def headers() -> st.SearchStrategy[ast.Header]:
+    return st.builds(ast.Header, texts(), texts(), texts(), st.just("") | docs())
+
+
+def settings(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Settings]:
+    return st.builds(ast.Settings, st.none() | st.integers(0, 30), exemption_outcomes(vocab))
+
+
+# ---- Datalog ----------------------------------------------------------------------------------------------------------
+
+
+def simple_terms() -> st.SearchStrategy:
+    return st.one_of(
+        st.builds(ast.Name, st.one_of(variables(), names())),
+        st.just(ast.Wildcard()),
+        st.builds(ast.IntLit, st.integers(0, 10_000)),
+        st.builds(ast.DateLit, dates()),
+        st.builds(ast.StrLit, texts(8)),
+    )
+
+
+def terms() -> st.SearchStrategy:
+    shifted = st.builds(ast.DateShift, simple_terms(), st.sampled_from([1, -1]), durations(2))
+    return st.one_of(simple_terms(), shifted)
+
+
+def literals(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy:
+    relation = st.one_of(st.sampled_from(BUILTIN_RELATIONS), vocab.predicates)
+    atom = st.builds(ast.Atom, relation, st.lists(terms(), min_size=1, max_size=4).map(tuple), st.booleans())
+    comparison = st.builds(ast.Comparison, terms(), st.sampled_from(COMPARISONS), terms())
+
+    def extend(children):
+        body = st.lists(children, min_size=1, max_size=3).map(tuple)
+        return st.builds(ast.CountAggregate, variables(), body, st.sampled_from(COMPARISONS), terms())
+
+    return st.recursive(st.one_of(atom, comparison), extend, max_leaves=4)
+
+
+def predicates(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.PredicateClause]:
+    return st.builds(
+        ast.PredicateClause,
+        vocab.predicates,
+        st.lists(variables(), min_size=1, max_size=3).map(tuple),
+        st.lists(literals(vocab), min_size=1, max_size=6).map(tuple),
+        st.just("") | docs(),
+    )
+
+
+# ---- whole files --------------------------------------------------------------------------------------------------------
+
+
+def declarations(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy:
+    return st.one_of(
+        headers(), st.builds(ast.Extends, texts()), settings(vocab), grades(vocab), products(vocab),
+        vaccines(vocab), predicates(vocab),
+    )
+
+
+def rulesets(vocab: Vocabulary = DEFAULT, max_items: int = 8) -> st.SearchStrategy[ast.Ruleset]:
+    """One file's tree: any declarations in any order (consecutive products and clauses included)."""
+    return st.lists(declarations(vocab), max_size=max_items).map(lambda items: ast.Ruleset(tuple(items)))
+
+
+def ruleset_texts(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[str]:
+    """Canonically formatted source text of a random ruleset."""
+    from vaxdsl.formatter import format_ruleset
+
+    return rulesets(vocab).map(format_ruleset)
+
+
+@st.composite
+def commented_texts(draw, text_strategy=None) -> tuple[str, list[str]]:
+    """Source text with ``# comments`` sprinkled on their own lines and at line ends (never inside a
+    doc string), and the list of comments added."""
+    text = draw(text_strategy if text_strategy is not None else ruleset_texts())
+    lines = text.split("\n")
+    in_doc = _lines_inside_docs(lines)
+    added: list[str] = []
+    out: list[str] = []
+    comment = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=12).map(
+        lambda body: ("# " + body).rstrip())
+    for index, line in enumerate(lines):
+        if not in_doc[index] and draw(st.integers(0, 5)) == 0:
+            c = draw(comment)
+            added.append(c)
+            out.append(" " * draw(st.integers(0, 6)) + c)
+            if draw(st.booleans()):
+                out.append("")
+        if line.strip() and not in_doc[index] and not line.rstrip().endswith('"""') and draw(st.integers(0, 4)) == 0:
+            c = draw(comment)
+            added.append(c)
+            line = line + " " + c
+        out.append(line)
+    if draw(st.booleans()):
+        c = draw(comment)
+        added.append(c)
+        out.append(c)
+    return "\n".join(out), added
+
+
+def _lines_inside_docs(lines: list[str]) -> list[bool]:
+    """For each line: is it inside (or closes, or opens) a multi-line doc string, where '#' is text?"""
+    inside, flags = False, []
+    for line in lines:
+        count = line.count('"""')
+        flags.append(inside or count % 2 == 1)
+        if count % 2 == 1:
+            inside = not inside
+    return flags

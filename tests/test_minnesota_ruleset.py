@@ -1,0 +1,530 @@
+"""The bundled Minnesota ruleset against its sources.
+
+* The rule tables mirror the vendor's (seed 003, Infinite Campus "Immunization Rules (Minnesota)"),
+  read from the seed text at test time: every vaccine's rule names verbatim and in order, each
+  rule's outcome and its active start/end dates.
+* The products and dose-validity series follow CDC's CDSi supporting data 4.64 (cvxToAntigenMap,
+  absolute minimum ages and intervals, maximum ages, allowable vaccines, live-virus conflicts).
+* The ruleset parses and the checker finds no errors; the example district file layers one local
+  rule in the right place.
+
+The seeds and the CDSi data live outside the repository, in ``shared/`` beside it; the tests that
+need them are skipped, saying so, when they are absent.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from vaxdsl import ast
+from vaxdsl.checker import check
+from vaxdsl.loader import load
+from vaxdsl.parser import parse
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SEEDS = SHARED / "seeds"
+CDSI = SHARED / "cdsi" / "supporting-data-4.64"
+STATE = REPO / "rulesets" / "minnesota.vax"
+DISTRICT = REPO / "rulesets" / "example-district.vax"
+
+# Seed 003's section headings -> our vaccine group ids.
+SECTIONS = {
+    "Hepatitis B": "HepB",
+    "DTaP": "DTaP",
+    "Tdap": "Tdap",
+    "Polio": "Polio",
+    "MMR": "MMR",
+    "Hib": "Hib",
+    "Varicella": "Varicella",
+    "Meningococcal": "MenACWY",
+    "Hepatitis A": "HepA",
+    "Pneumococcal": "PCV",
+}
+
+
+# ---- seed 003 --------------------------------------------------------------------------------------------
+
+
+def _seed_003_text() -> str:
+    found = sorted(SEEDS.glob("003_*.txt")) if SEEDS.is_dir() else []
+    if not found:
+        pytest.skip(f"seed 003 (the Infinite Campus rule tables) is not at {SEEDS}/003_*.txt")
+    return found[0].read_text(encoding="utf-8")
+
+
+_ACTIVE = re.compile(r"\s*Active (Start|End) Date: (\d{2}/\d{2}/\d{4})")
+
+
+def _vendor_row(cell: str) -> tuple[str, date | None, date | None]:
+    """A rule-name cell -> (name, active start, active end): the date suffixes parsed and stripped.
+    Only the ends of the name are trimmed: inner spacing stays verbatim ("60 <=age < 84  In ...")."""
+    start = end = None
+    for kind, text in _ACTIVE.findall(cell):
+        value = datetime.strptime(text, "%m/%d/%Y").date()
+        if kind == "Start":
+            start = value
+        else:
+            end = value
+    return _ACTIVE.sub("", cell).strip(), start, end
+
+
+def vendor_tables() -> dict[str, list[dict]]:
+    """Seed 003's tables: group id -> its rows in order, each {name, start, end, text}.
+
+    The rule name is the first cell of each row in every table (the Hepatitis B and Pneumococcal
+    tables label their columns the other way round, but the first cell is still the rule name).
+    A row is a rule when its requirement text is about students ("Students ...", "Student is ...");
+    in the MMR table the first two rows, "PK and EC (PA-PJ, PS, EE)" and "K-12", describe the
+    requirement instead ("The student receives ...", "MMR, MMRV, or ...") and carry no outcome:
+    they are descriptions, not rules (digest, MMR). The Hepatitis B table's first row "In Process"
+    ("Students are considered In Process when they are not compliant and: ...") is a rule, and the
+    table's first rule: the digest lists it with the other Hepatitis B rules.
+    """
+    tables: dict[str, list[dict]] = {}
+    current = None
+    header_pending = False
+    for line in _seed_003_text().splitlines():
+        stripped = line.strip()
+        if not line.startswith("|"):
+            if stripped in SECTIONS:
+                current = SECTIONS[stripped]
+                tables[current] = []
+                header_pending = True
+            continue
+        if current is None or stripped.startswith("|---"):
+            continue
+        cells = line.split("|")
+        if header_pending:  # "| Rule | Requirements |" (or the other way round)
+            header_pending = False
+            continue
+        name, start, end = _vendor_row(cells[1])
+        text = cells[2].strip() if len(cells) > 2 else ""
+        if not text.startswith("Student") and text != "N/A":
+            continue  # a description row (MMR "PK and EC (...)", "K-12")
+        tables[current].append({"name": name, "start": start, "end": end, "text": text})
+    return tables
+
+
+def expected_outcome(name: str, text: str) -> str:
+    """The outcome a vendor rule's name (or, for "under 3 months", its text) states."""
+    lowered = name.lower()
+    if "no requirement" in lowered:
+        return "no_requirement"
+    if "non-compliant" in lowered:
+        return "non_compliant"
+    if "in grace period" in lowered:
+        return "in_grace_period"
+    if "in process" in lowered:
+        return "in_process"
+    if "compliant" in lowered:
+        return "compliant"
+    if "not required" in text:  # DTaP "under 3 months": "... are not required to receive any doses"
+        return "no_requirement"
+    raise AssertionError(f"cannot tell the outcome of vendor rule {name!r}")
+
+
+@pytest.fixture(scope="module")
+def state() -> ast.Ruleset:
+    return parse(STATE.read_text(encoding="utf-8"), str(STATE))
+
+
+@pytest.fixture(scope="module")
+def groups(state) -> dict[str, ast.Vaccine]:
+    return {vaccine.id: vaccine for vaccine in state.vaccines}
+
+
+@pytest.fixture(scope="module")
+def vendor() -> dict[str, list[dict]]:
+    return vendor_tables()
+
+
+def test_seed_003_reads_as_expected(vendor):
+    # Guards the reader itself: the ten tables, the description rows left out, the odd names kept.
+    assert list(vendor) == list(SECTIONS.values())
+    assert [row["name"] for row in vendor["MMR"]][:1] == ["11 Months or Younger No Requirement"]
+    assert vendor["HepB"][0]["name"] == "In Process"
+    assert "60 <=age < 84  In Grace Period" in [row["name"] for row in vendor["DTaP"]]
+    assert sum(len(rows) for rows in vendor.values()) == 5 + 33 + 3 + 16 + 11 + 12 + 6 + 6 + 1 + 5
+
+
+def test_the_ten_groups_in_the_vendors_order(groups, vendor):
+    assert list(groups) == list(vendor)
+    for vaccine in groups.values():
+        assert vaccine.name, f"{vaccine.id} has no display name"
+
+
+@pytest.mark.parametrize("group_id", list(SECTIONS.values()))
+def test_rule_names_verbatim_and_in_order(groups, vendor, group_id):
+    assert [rule.name for rule in groups[group_id].rules] == [row["name"] for row in vendor[group_id]]
+
+
+@pytest.mark.parametrize("group_id", list(SECTIONS.values()))
+def test_rule_outcomes(groups, vendor, group_id):
+    actual = [(rule.name, rule.outcome) for rule in groups[group_id].rules]
+    expected = [(row["name"], expected_outcome(row["name"], row["text"])) for row in vendor[group_id]]
+    assert actual == expected
+
+
+@pytest.mark.parametrize("group_id", list(SECTIONS.values()))
+def test_rule_active_dates(groups, vendor, group_id):
+    actual = [(rule.name, rule.active_start, rule.active_end) for rule in groups[group_id].rules]
+    expected = [(row["name"], row["start"], row["end"]) for row in vendor[group_id]]
+    assert actual == expected
+
+
+def test_the_two_inverted_windows_are_kept_verbatim(groups):
+    rules = {(v.id, r.name): r for v in groups.values() for r in v.rules}
+    nine_twelve = rules[("DTaP", "Grade 9-12 3 doses Compliant")]
+    assert (nine_twelve.active_start, nine_twelve.active_end) == (date(2022, 7, 1), date(2022, 6, 30))
+    twelve = rules[("Polio", "Grades 12 3 doses Compliant")]
+    assert (twelve.active_start, twelve.active_end) == (date(2025, 7, 1), date(2025, 6, 30))
+
+
+def test_hepatitis_b_grace_rules_have_zero_tolerance(groups, state):
+    rules = {rule.name: rule for rule in groups["HepB"].rules}
+    assert rules["1 dose In Grace Period"].tolerance_days == 0
+    assert rules["2 doses In Grace Period"].tolerance_days == 0
+    assert state.settings.tolerance_days == 4
+
+
+def test_mmr_and_varicella_are_locked_and_no_other_group_is(groups):
+    assert {vaccine.id for vaccine in groups.values() if vaccine.locked} == {"MMR", "Varicella"}
+
+
+def test_grades_in_the_digests_order(state):
+    expected = (["EC", "PS", "EE"] + [f"P{c}" for c in "ABCDEFGHIJ"] + [f"R{c}" for c in "ABCDEFGHIJ"]
+                + ["KG"] + [f"{n:02d}" for n in range(1, 13)])
+    assert [grade.code for grade in state.grade_decls] == expected
+    assert all(grade.name for grade in state.grade_decls)
+    assert "early_childhood" in {grade_set.name for grade_set in state.grade_sets}
+
+
+def test_disease_history_choice_is_made(state):
+    outcomes = {item.kind: item.outcome for item in state.settings.exemption_outcomes}
+    assert outcomes.get("disease_history") in ("compliant", "exempt")
+
+
+def test_groups_covering_only_some_students_say_so(groups):
+    for group_id in ("Tdap", "MenACWY", "HepA"):
+        assert groups[group_id].applies is not None, f"{group_id} needs an 'applies when'"
+
+
+# ---- CDSi: products -------------------------------------------------------------------------------------------
+
+ANTIGEN_GROUP = {
+    "Diphtheria": "DTaP", "Tetanus": "DTaP", "Pertussis": "DTaP", "Polio": "Polio",
+    "Measles": "MMR", "Mumps": "MMR", "Rubella": "MMR", "Varicella": "Varicella", "Hib": "Hib",
+    "HepB": "HepB", "HepA": "HepA", "Meningococcal": "MenACWY", "Pneumococcal": "PCV",
+}
+
+
+def _xml(name: str) -> ET.Element:
+    path = CDSI / name
+    if not path.is_file():
+        pytest.skip(f"CDSi supporting data is not at {path}")
+    root = ET.parse(path).getroot()
+    for element in root.iter():
+        if "}" in element.tag:
+            element.tag = element.tag.split("}", 1)[1]
+    return root
+
+
+@pytest.fixture(scope="module")
+def schedule() -> ET.Element:
+    return _xml("ScheduleSupportingData.xml")
+
+
+def cdsi_groups_by_cvx(schedule) -> dict[int, set[str]]:
+    """CVX -> our groups its CDSi antigens map to (Tdap, CVX 115, also counts toward Tdap)."""
+    mapped = {}
+    for entry in schedule.find("cvxToAntigenMap"):
+        antigens = {assoc.findtext("antigen") for assoc in entry.findall("association")}
+        found = {ANTIGEN_GROUP[a] for a in antigens if a in ANTIGEN_GROUP}
+        if found:
+            cvx = int(entry.findtext("cvx"))
+            mapped[cvx] = found | ({"Tdap"} if cvx == 115 else set())
+    return mapped
+
+
+def test_every_product_is_a_cdsi_code_counting_toward_its_antigens_groups(state, schedule):
+    mapped = cdsi_groups_by_cvx(schedule)
+    for product in state.products:
+        cvx = ast.cvx_key(product.cvx)
+        assert cvx in mapped, f"product {product.id}: CVX {product.cvx} is not in CDSi's cvxToAntigenMap"
+        assert set(product.vaccines) == mapped[cvx], f"product {product.id} (CVX {product.cvx})"
+        assert product.name, f"product {product.id} has no display name"
+
+
+def test_every_cdsi_code_of_the_ten_groups_is_declared(state, schedule):
+    declared = {ast.cvx_key(product.cvx) for product in state.products}
+    missing = sorted(set(cdsi_groups_by_cvx(schedule)) - declared)
+    assert not missing, f"CVX codes CDSi maps to the ten groups but no product declares: {missing}"
+
+
+def test_live_virus_products_are_marked_live(state, schedule):
+    conflicting = {int(entry.find(side).findtext("cvx"))
+                   for entry in schedule.find("liveVirusConflicts") for side in ("previous", "current")}
+    for product in state.products:
+        if ast.cvx_key(product.cvx) in conflicting:
+            assert product.live, f"{product.id} (CVX {product.cvx}) is in CDSi's liveVirusConflicts"
+    assert {p.id for p in state.products if p.live and ast.cvx_key(p.cvx) not in conflicting} <= {
+        "OPV_trivalent", "OPV_bivalent", "OPV_monovalent", "OPV_unspecified"}  # live, but CDSi lists no conflict
+
+
+def test_the_2_dose_hepatitis_b_product_needs_its_manufacturer(state):
+    by_cvx_43 = {product.id: product for product in state.products if ast.cvx_key(product.cvx) == 43}
+    assert {p.mvx for p in by_cvx_43.values()} == {None, "MSD"}
+    two_dose = next(p for p in by_cvx_43.values() if p.mvx == "MSD")
+    assert two_dose.name == "Recombivax HB"
+    assert two_dose.vaccines == ("HepB",)
+
+
+# ---- CDSi: dose validity ------------------------------------------------------------------------------------------
+
+_PART = re.compile(r"([+-])?\s*(\d+)\s*(day|week|month|year)s?")
+
+
+def cdsi_duration(text: str | None) -> tuple | None:
+    """ "12 months - 4 days" -> ((1, 12, 'months'), (-1, 4, 'days')); "0 days" or "" -> None."""
+    if not text or not text.strip():
+        return None
+    parts = tuple((-1 if sign == "-" else 1, int(amount), unit + "s") for sign, amount, unit in _PART.findall(text))
+    return None if all(amount == 0 for _, amount, _ in parts) else parts
+
+
+def ours(duration: ast.Duration | None) -> tuple | None:
+    if duration is None:
+        return None
+    return tuple((part.sign, part.amount, part.unit) for part in duration.parts)
+
+
+def approx_days(parts: tuple | None) -> float:
+    scale = {"days": 1, "weeks": 7, "months": 30.44, "years": 365.25}
+    return sum(sign * amount * scale[unit] for sign, amount, unit in parts or ())
+
+
+def _current(elements):
+    """CDSi age/interval entries without a cessation date (in force today)."""
+    return [e for e in elements if not (e.findtext("cessationDate") or "").strip()]
+
+
+# group -> (antigen file, series name, {dose: the interval used where it is not CDSi's absMinInt})
+SERIES = {
+    "HepB": ("HepB", "HepB 3-dose series", {}),
+    "DTaP": ("Diphtheria", "Diphtheria standard series",
+             {4: "4 months - 4 days"}),  # CDSi allowableInterval accepts dose 4 from 4 months - 4 days
+    "Polio": ("Polio", "Polio 4-dose series", {}),
+    "MMR": ("Measles", "Measles 2-dose series", {}),
+    "Hib": ("Hib", "Hib start at 2 months 4-dose series", {}),
+    "Varicella": ("Varicella", "Varicella childhood 2-dose series",
+                  {2: "4 weeks - 4 days"}),  # allowable interval 4 weeks; the 13+ series' 4 weeks - 4 days
+    "MenACWY": ("Meningococcal", "Meningococcal ACWY 2-dose series", {}),
+    "HepA": ("HepA", "HepA 2-dose series", {}),
+    "PCV": ("Pneumococcal", "Pneumococcal 4-dose series", {}),
+}
+
+
+# Groups whose series stops short of CDSi's: DTaP keeps the 5 childhood doses (CDSi doses 6-11 are
+# the 7+ catch-up, which the Td/Tdap allow lines of doses 1-3 stand for, the adolescent booster, which
+# is the Tdap group, and the 10-yearly Td); PCV leaves out dose 5, the extra PCV13 for children who had
+# only PCV7, which left the US market in 2010 (no child under 24 months can have had it).
+SERIES_LENGTH = {"DTaP": 5, "PCV": 4}
+
+
+def cdsi_series(antigen: str, name: str) -> list[ET.Element]:
+    root = _xml(f"AntigenSupportingData-{antigen}.xml")
+    for series in root.findall("series"):
+        if series.findtext("seriesName") == name:
+            return series.findall("seriesDose")
+    raise AssertionError(f"no CDSi series {name!r} for {antigen}")
+
+
+@pytest.mark.parametrize("group_id", list(SERIES))
+def test_series_minimum_ages_intervals_and_maximum_ages_follow_cdsi(groups, group_id):
+    antigen, name, interval_exceptions = SERIES[group_id]
+    cdsi_doses = cdsi_series(antigen, name)
+    series = groups[group_id].series
+    assert series is not None
+    length = SERIES_LENGTH.get(group_id, len(cdsi_doses))
+    assert [dose.number for dose in series.doses] == list(range(1, length + 1))
+    for dose, cdsi in zip(series.doses, cdsi_doses):
+        where = f"{group_id} dose {dose.number}"
+        age = _current(cdsi.findall("age"))[0]
+        assert ours(dose.min_age) == cdsi_duration(age.findtext("absMinAge")), f"{where}: min age"
+        assert ours(dose.max_age) == cdsi_duration(age.findtext("maxAge")), f"{where}: max age"
+        expected = []
+        for interval in _current(cdsi.findall("interval")):
+            if (interval.findtext("fromPrevious") or "").strip() == "Y":
+                wanted = interval_exceptions.get(dose.number) or interval.findtext("absMinInt")
+                expected.append((None, cdsi_duration(wanted)))
+            elif (interval.findtext("fromTargetDose") or "").strip():
+                expected.append((int(interval.findtext("fromTargetDose")), cdsi_duration(interval.findtext("absMinInt"))))
+        actual = [(i.start.number if i.start else None, ours(i.duration)) for i in dose.intervals]
+        assert actual == [e for e in expected if e[1] is not None], f"{where}: intervals"
+
+
+@pytest.mark.parametrize("group_id", [g for g in SERIES if g != "MMR"])
+def test_allow_lines_follow_cdsi_allowable_vaccines(groups, state, group_id):
+    """Each product an `allow` line names is an allowable vaccine of that dose in CDSi, with CDSi's
+    end age, and CDSi's begin age unless it is no later than the dose's minimum age (then it cannot
+    matter); and every CDSi-allowable product of the group is allowed. The one addition: Td and Tdap
+    as DTaP doses 1-3 from age 7 (CDSi's catch-up doses 7-9 of the same series)."""
+    antigen, name, _ = SERIES[group_id]
+    cvx_of = {product.id: ast.cvx_key(product.cvx) for product in state.products}
+    in_group = {ast.cvx_key(p.cvx) for p in state.products if group_id in p.vaccines}
+    catch_up = {"Td_adsorbed", "Td_preservative_free", "Tdap_vaccine", "Td_adult", "Td_unspecified",
+                "Td_adsorbed_preservative_free"}
+    for dose, cdsi in zip(groups[group_id].series.doses, cdsi_series(antigen, name)):
+        where = f"{group_id} dose {dose.number}"
+        allowable = {int(v.findtext("cvx")): (cdsi_duration(v.findtext("beginAge")), cdsi_duration(v.findtext("endAge")))
+                     for v in cdsi.findall("allowableVaccine") if (v.findtext("cvx") or "").strip()}
+        allowed = set()
+        for line in dose.allows:
+            for product in line.products:
+                cvx = cvx_of[product]
+                allowed.add(cvx)
+                if group_id == "DTaP" and dose.number <= 3 and product in catch_up:
+                    assert ours(line.from_age) == ((1, 7, "years"),), where
+                    continue
+                assert cvx in allowable, f"{where}: {product} (CVX {cvx}) is not allowable in CDSi"
+                begin, end = allowable[cvx]
+                assert ours(line.before_age) == end, f"{where}: {product} end age"
+                if line.from_age is not None or approx_days(begin) > approx_days(ours(dose.min_age)):
+                    assert ours(line.from_age) == begin, f"{where}: {product} begin age"
+        assert set(allowable) & in_group <= allowed, f"{where}: CDSi-allowable products left out"
+
+
+def test_live_vaccines_are_spaced_by_a_predicate(groups, state):
+    names = {clause.name for clause in state.predicates}
+    for group_id in ("MMR", "Varicella"):
+        rejects = groups[group_id].series.rejects
+        assert [r.reason for r in rejects] == ["live_virus_conflict"], group_id
+        assert rejects[0].call.name in names
+    assert "hepb_adolescent_two_dose" in names
+
+
+# ---- the checker, the district layer ------------------------------------------------------------------------------
+
+
+def test_the_checker_finds_no_errors_only_the_two_inverted_windows():
+    diagnostics = check(load(STATE))
+    errors = [d for d in diagnostics if d.is_error]
+    assert not errors, "\n".join(f"{d.line}:{d.column} {d.code} {d.message}" for d in errors)
+    never_active = sorted(d.line for d in diagnostics if d.code == "W201")
+    text = STATE.read_text(encoding="utf-8").splitlines()
+    assert [text[line - 1].strip() for line in never_active] == [
+        "active from 2022-07-01 to 2022-06-30", "active from 2025-07-01 to 2025-06-30"]
+
+
+def test_the_district_file_adds_its_rule_before_the_states_grade_1_12_default():
+    loaded = load(DISTRICT)
+    assert not loaded.diagnostics
+    assert not [d for d in check(loaded) if d.is_error]
+    merged = {vaccine.id: vaccine for vaccine in loaded.ruleset.vaccines}
+    state_groups = {vaccine.id: vaccine for vaccine in parse(STATE.read_text(encoding="utf-8")).vaccines}
+    names = [rule.name for rule in merged["DTaP"].rules]
+    local = [name for name in names if name not in {r.name for r in state_groups["DTaP"].rules}]
+    assert len(local) == 1
+    assert names.index(local[0]) + 1 == names.index("Grade 1-12 Non-compliant")
+    assert merged["DTaP"].rules[names.index(local[0])].outcome == "in_process"
+    for group_id, vaccine in state_groups.items():
+        if group_id != "DTaP":
+            assert merged[group_id].rules == vaccine.rules, f"the district changed {group_id}"
+    assert loaded.ruleset.header.name == "Example District"
+
+
+# ---- a few choices, evaluated -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def evaluate():
+    interpreter = pytest.importorskip("vaxdsl.interpreter")
+    from vaxdsl.records import Dose, Exemption, Student
+
+    ruleset = load(STATE).ruleset
+
+    def run(birth, grade, doses, as_of, group, exemptions=()):
+        student = Student("s", date.fromisoformat(birth), grade)
+        rows = [Dose(n, "s", date.fromisoformat(d[1]), d[0], *d[2:]) for n, d in enumerate(doses, 1)]
+        kinds = [Exemption("s", vaccine, kind) for vaccine, kind in exemptions]
+        result = interpreter.evaluate_student(ruleset, student, rows, kinds, date.fromisoformat(as_of))
+        found = next(g for g in result.groups if g.vaccine == group)
+        return found.status, found.rule, [d for d in result.doses if d.vaccine == group]
+
+    return run
+
+
+def test_hepb_2_dose_schedule_needs_the_recombivax_product(evaluate):
+    two = [(43, "2021-03-01", "MSD"), (43, "2021-07-05", "MSD")]
+    assert evaluate("2010-01-01", "08", two, "2024-09-03", "HepB")[:2] == (
+        "compliant", "2 dose combo 11 and up Compliant")
+    generic = [(43, "2021-03-01"), (43, "2021-07-05")]
+    assert evaluate("2010-01-01", "08", generic, "2024-09-03", "HepB")[0] == "non_compliant"
+
+
+def test_hepb_in_process_leaves_the_grace_rows_their_cases(evaluate):
+    assert evaluate("2010-01-01", "08", [(8, "2024-08-24")], "2024-09-03", "HepB")[:2] == (
+        "in_grace_period", "1 dose In Grace Period")
+    assert evaluate("2010-01-01", "08", [(8, "2024-07-24")], "2024-09-03", "HepB")[:2] == (
+        "in_process", "In Process")
+    assert evaluate("2010-01-01", "08", [(8, "2023-12-01")], "2024-09-03", "HepB")[0] == "non_compliant"
+
+
+def test_a_different_live_vaccine_within_28_days_is_not_valid(evaluate):
+    status, _, doses = evaluate("2019-03-10", "KG", [(3, "2021-03-10"), (21, "2021-04-06")], "2024-09-03", "Varicella")
+    assert [(d.valid, d.reason) for d in doses] == [(False, "live_virus_conflict")]
+    _, _, doses = evaluate("2019-03-10", "KG", [(3, "2021-03-10"), (21, "2021-04-07")], "2024-09-03", "Varicella")
+    assert [d.valid for d in doses] == [True]
+    _, _, doses = evaluate("2019-03-10", "KG", [(3, "2021-03-10"), (21, "2021-03-10")], "2024-09-03", "Varicella")
+    assert [d.valid for d in doses] == [True]  # same day is fine
+    _, _, doses = evaluate("2019-03-10", "KG", [(3, "2021-03-10"), (3, "2021-04-04")], "2024-09-03", "MMR")
+    assert [d.valid for d in doses] == [True, True]  # MMR after MMR: the series' 4 weeks - 4 days
+
+
+def test_separate_measles_mumps_rubella_doses_count(evaluate):
+    separate = [(5, "2020-03-15"), (6, "2020-03-15"), (7, "2020-03-15"),
+                (5, "2023-04-01"), (6, "2023-04-01"), (7, "2023-04-01")]
+    assert evaluate("2019-03-10", "KG", separate, "2024-09-03", "MMR")[:2] == (
+        "compliant", "2 doses Measles, Mumps, Rubella K-12 Compliant")
+    assert evaluate("2019-03-10", "KG", separate[:3], "2024-09-03", "MMR")[0] == "non_compliant"
+
+
+def test_varicella_disease_history_is_compliant(evaluate):
+    assert evaluate("2010-01-01", "08", [], "2024-09-03", "Varicella", [("Varicella", "disease_history")])[0] == "compliant"
+
+
+def test_dtap_catch_up_begun_at_7_needs_6_months_before_the_3rd_dose(evaluate):
+    ok = [(9, "2018-03-01"), (9, "2018-04-01"), (115, "2018-10-05")]
+    assert evaluate("2011-01-01", "08", ok, "2024-09-03", "DTaP")[:2] == ("compliant", "Grade 1-12 3 doses Compliant")
+    short = [(9, "2018-03-01"), (9, "2018-04-01"), (115, "2018-06-05")]
+    assert evaluate("2011-01-01", "08", short, "2024-09-03", "DTaP")[0] == "non_compliant"
+
+
+def test_the_phase_out_rules_follow_their_windows(evaluate):
+    three = [(20, "2009-03-01"), (20, "2009-05-01"), (20, "2009-07-01")]
+    assert evaluate("2009-01-01", "11", three, "2024-09-03", "DTaP")[:2] == ("compliant", "Grade 11-12 3 doses Compliant")
+    assert evaluate("2009-01-01", "11", three, "2025-09-03", "DTaP")[0] == "non_compliant"
+    assert evaluate("2008-01-01", "12", three, "2025-09-03", "DTaP")[:2] == ("compliant", "Grade 12 3 doses Compliant")
+
+
+def test_the_district_rule_turns_a_started_overdue_series_in_process():
+    interpreter = pytest.importorskip("vaxdsl.interpreter")
+    from vaxdsl.records import Dose, Student
+
+    student = Student("s", date(2016, 1, 1), "03")
+    doses = [Dose(1, "s", date(2024, 2, 1), 20), Dose(2, "s", date(2024, 3, 1), 20)]  # begun at 8; 3rd overdue
+    outcomes = {}
+    for path in (STATE, DISTRICT):
+        result = interpreter.evaluate_student(load(path).ruleset, student, doses, [], date(2024, 9, 20))
+        found = next(g for g in result.groups if g.vaccine == "DTaP")
+        outcomes[path.name] = (found.status, found.rule)
+    assert outcomes == {
+        "minnesota.vax": ("non_compliant", "Grade 1-12 Non-compliant"),
+        "example-district.vax": ("in_process", "Grade 1-12 Series Completion In Process"),
+    }
