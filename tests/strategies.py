@@ -247,7 +247,7 @@ def products(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Product]:
         ast.Product,
         id=vocab.products,
         cvx=st.from_regex(r"[0-9]{1,3}", fullmatch=True),
-        vaccines=st.lists(vocab.vaccines, min_size=1, max_size=3).map(tuple),
+        vaccines=st.lists(vocab.vaccines, max_size=3).map(tuple),
         name=texts(),
         mvx=st.none() | names(),
         live=st.booleans(),

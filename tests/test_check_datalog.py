@@ -85,3 +85,16 @@ def test_constant_of_the_wrong_kind():
 
 def test_constant_that_is_both_product_and_group_fits_both():
     assert codes("predicate p(S) :- dose(S, _, _, MMR), counts(MMR, MMR).\n") == []
+
+
+def test_ordering_a_date_against_a_number():
+    assert codes("predicate p(S) :- dose(S, _, T, _), T > 3.\n") == [("E236", 5, 37)]
+    assert codes("predicate p(S) :- valid(S, HepB, _, N), N >= 2.\n") == []
+
+
+def test_adding_a_duration_to_a_number():
+    assert codes("predicate p(S) :- dose(S, _, T, _), valid(S, HepB, _, N), T > N + 28 days.\n") == [("E236", 5, 63)]
+
+
+def test_equality_across_types_never_holds():
+    assert codes('predicate p(S) :- grade(S, G), as_of(E), G != E.\n') == [("W304", 5, 42)]

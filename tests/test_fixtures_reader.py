@@ -257,3 +257,8 @@ def test_as_of_age():
     fixture = read_fixture_text('[defaults]\nas_of = 2024-09-03\n[[case]]\nname = "a"\nbirth_date = 2024-01-31\n'
                                 'as_of_age = "2 months"\n', "f.toml")
     assert fixture.cases[0].as_of == date(2024, 3, 31)
+
+
+def test_syntax_error_at_the_end_of_the_file_names_the_last_line():
+    error = error_of('[[case]]\nname = "x"\ndoses = [ { cvx = 3 }\n')
+    assert error.line == 3 and "Unclosed array" in error.message and "end of the file" in error.message

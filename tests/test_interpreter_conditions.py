@@ -53,6 +53,7 @@ def one_dose(when: str):
     ("age > 12 months", "2021-01-15", False),
     ("age <= 12 months", "2021-01-15", True),
     ("age != 12 months", "2021-01-15", False),
+    ("age = 12 months", "2021-01-15", True),
     ("age in 12 months .. 24 months", "2021-01-14", False),
     ("age in 12 months .. 24 months", "2021-01-15", True),
     ("age in 12 months .. 24 months", "2022-01-14", True),
@@ -85,7 +86,9 @@ def test_effective_date():
     ("dose 1 at age < 15 months", "2021-04-19", 4, False),
     ("dose 1 at age <= 15 months", "2021-04-19", 4, True),
     ("dose 1 at age <= 15 months", "2021-04-20", 4, False),
-    # != is not relaxed
+    # = and != are not relaxed
+    ("dose 1 at age = 15 months", "2021-04-15", 4, True),
+    ("dose 1 at age = 15 months", "2021-04-14", 4, False),
     ("dose 1 at age != 15 months", "2021-04-15", 4, False),
     ("dose 1 at age != 15 months", "2021-04-14", 4, True),
     # a range: the low end earlier, the high end later (15 months .. 18 months = 2021-04-15 .. 2021-07-15)
@@ -248,7 +251,7 @@ def test_trace_words_for_missing_doses_and_ages():
     assert observed == [
         "dose 2 (2021-02-10) was given 30 days after dose 1 (2021-01-11)",
         "is 1 year 1 month 14 days old on 2021-03-01 (12 months old on 2021-01-15)",
-        "holds",
+        "it holds",
     ]
     assert [c.holds for c in group.trace[0].checks] == [True, False, False]
     assert [c.text for c in group.trace[0].checks][2] == "not has_mmrv(student)"

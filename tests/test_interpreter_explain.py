@@ -101,7 +101,8 @@ def test_dose_reasons_in_words():
 
 def test_extra_doses_and_a_complete_group_needs_nothing():
     text = explain([("2016-04-01", 3), ("2016-05-01", 3), ("2017-01-01", 3)], vaccine="MMR")
-    assert "    2017-01-01 MMR (CVX 03): not valid — an extra dose: the series (2 doses) was already complete\n" in text
+    assert ("    2017-01-01 MMR (CVX 03): not valid — an extra dose: the series (2 doses) was already complete\n"
+            in text)
     assert "  Still needs: nothing.\n" in text
     assert "DTaP" not in text
 
@@ -215,3 +216,27 @@ def test_explain_from_fact_files(ruleset_file, write_file, capsys):
     assert "grade KG" in out
     assert "'KG, 5 shots Compliant' did not apply: needs at least 5 valid doses, has 4" in out
     assert main(["explain", str(ruleset_file), "--facts", str(folder), "--as-of", "2020-09-01", "S9"]) == 1
+
+
+def test_not_allowable_in_words():
+    ruleset = load_text("""
+        product A cvx 1 counts V
+        product B cvx 2 counts V
+        product C cvx 3 counts V
+        product D cvx 4 counts V
+        product E cvx 5 counts V
+        product F cvx 6 counts V
+        product G cvx 7 counts V
+        vaccine V {
+          series { dose 1 { allow A, B, C, D, E, F } dose 2 { allow A before age 1 year allow B from age 2 years } }
+          otherwise non_compliant
+        }
+    """).ruleset
+    student = Student("S1", date(2020, 1, 1), None)
+    rows = [Dose(1, "S1", date(2020, 3, 1), 7), Dose(2, "S1", date(2020, 4, 1), 1), Dose(3, "S1", date(2021, 2, 1), 1)]
+    evaluation = evaluate_student(ruleset, student, rows, [], date(2022, 1, 1))
+    text = explain_text(evaluation, ruleset, student, date(2022, 1, 1))
+    assert "not valid — G is not an allowed product for dose 1 (allowed: A, B, C, D, E and 1 more)" in text
+    assert "2020-04-01 A (CVX 1): valid (dose 1)" in text
+    assert ("not valid — A is allowed for dose 2 only before age 1 year (given at 1 year 1 month)" in text)
+    assert "Still needs: dose 2, which can be given now; allowed products: A, B." in text

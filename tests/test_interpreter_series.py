@@ -173,7 +173,8 @@ def test_doses_are_walked_by_date_then_id():
     student = Student("S", BIRTH, None)
     records = [Dose(9, "S", date(2021, 2, 1), 3), Dose(4, "S", date(2021, 2, 1), 3), Dose(1, "S", date(2021, 3, 1), 3)]
     result = evaluate_student(RULESET, student, records, [], AS_OF)
-    assert [(d.dose_id, d.dose_number, d.reason) for d in result.doses] == [(4, 1, None), (9, None, "too_soon"), (1, 2, None)]
+    assert [(d.dose_id, d.dose_number, d.reason) for d in result.doses] == [
+        (4, 1, None), (9, None, "too_soon"), (1, 2, None)]
 
 
 def test_a_dose_whose_product_does_not_resolve_counts_toward_nothing():

@@ -1,7 +1,6 @@
 """`vaxdsl coverage`: rules hit per group in table order, rules that can never fire left out."""
 
 import json
-from datetime import date
 
 import pytest
 

@@ -207,3 +207,12 @@ def test_missing_dose_expectation_says_why():
     [case] = read_fixture_text(PASSING.replace('age = "6 weeks - 4 days"\ndose', 'date = 2030-01-01\ndose'), "p.toml").cases
     [mismatch] = list(compare(ruleset, case, stub_evaluation()))
     assert mismatch.actual == "none" and "after as_of" in mismatch.hint
+
+
+def test_empty_directory_and_unmatched_keyword(tiny, write_file, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, _, err = run_cli(capsys, "test", tiny, tmp_path / "empty")
+    assert code == 2 and "no *.toml fixture files" in err
+    cases = write_file("pass.toml", PASSING)
+    code, _, err = run_cli(capsys, "test", tiny, cases, "-k", "nothing like this")
+    assert code == 1 and "no case name or file contains" in err

@@ -41,6 +41,17 @@ def months_and_days(duration) -> tuple[int, int]:
     return months, days
 
 
+def signed_shift(sign: int, duration: ast.Duration) -> tuple[int, int]:
+    """(months, days) of ``Date - 1 month - 4 days`` as written: the sign before the duration is the
+    first part's sign, and the later parts keep their own (it is not ``Date - (1 month - 4 days)``).
+
+    >>> signed_shift(-1, ast.Duration((ast.DurationPart(1, 1, "months"), ast.DurationPart(-1, 4, "days"))))
+    (-1, -4)
+    """
+    first, *rest = duration.parts
+    return months_and_days(ast.Duration((ast.DurationPart(sign * first.sign, first.amount, first.unit), *rest)))
+
+
 def add_months(day: date, months: int) -> date:
     """Move ``months`` calendar months keeping the day of month; a missing day rolls to the 1st of the next month."""
     index = day.year * 12 + (day.month - 1) + months

@@ -83,6 +83,28 @@ class DoseTable(Sequence):
         return Dose(index + 1, self.student_ids[index], date.fromordinal(self.ordinals[index]),
                     self.cvx[index], mvx, product_name)
 
+    def db_chunks(self, first_id: int = 1, size: int = 100):
+        """The rows of :meth:`db_rows` flattened, ``size`` rows a list (the last may be shorter),
+        for a multi-row INSERT. Built column by column with slice assignments, which run in C:
+        at 20 million rows, a tuple per row is what the time goes on."""
+        iso = _IsoDates().__getitem__
+        extras = iter(self.extras.items())  # inserted in index order, so sorted
+        pending = next(extras, None)
+        for start in range(0, len(self), size):
+            end = min(start + size, len(self))
+            flat = [None] * (8 * (end - start))
+            flat[0::8] = range(first_id + start, first_id + end)
+            flat[1::8] = self.student_ids[start:end]
+            flat[2::8] = map(iso, self.ordinals[start:end])
+            flat[3::8] = self.cvx[start:end]
+            flat[6::8] = [self.source] * (end - start)
+            flat[7::8] = self.rows[start:end]
+            while pending is not None and pending[0] < end:
+                index, (mvx, product_name) = pending
+                flat[8 * (index - start) + 4: 8 * (index - start) + 6] = mvx, product_name
+                pending = next(extras, None)
+            yield flat
+
     def db_rows(self, first_id: int = 1, keep=None):
         """Tuples in the column order of the ``doses`` table; ``keep(index)`` may filter."""
         iso = _IsoDates()
@@ -189,7 +211,7 @@ class _Reader:
         if len(found) == 1:
             return found[0]
         if len(found) == 2:
-            self._problem(str(found[1]), 1, f"both {kind}.csv and {kind}.jsonl: keep one", file_level=True)
+            self._problem(str(found[1]), 0, f"both {kind}.csv and {kind}.jsonl: keep one", file_level=True)
         elif required:
             self._problem(str(self.folder / f"{kind}.csv"), 0, f"missing: {kind}.csv or {kind}.jsonl", file_level=True)
         return None
@@ -521,9 +543,9 @@ def _csv(lines, bad_lines, file: str, required, problems):
                         line, last = last + 1, reader.line_num  # a row spanning lines is reported at its first
                         if bad_lines and any(n in bad_lines for n in range(line, last + 1)):
                             problems.append(RowProblem(file, line, next(bad_lines[n] for n in range(line, last + 1) if n in bad_lines)))
-                        elif len(values) == width:
+                        elif len(values) == width and (values[0] or any(values)):
                             yield line, values, None
-                        elif any(values):  # not a blank line, or a spreadsheet's empty row
+                        elif any(values):  # not a blank line, nor a spreadsheet's empty row
                             reason = f"row has {len(values)} fields, the header has {width}"
                             if last > line:
                                 reason += f"; it runs on to line {last} (an unmatched quote?)"

@@ -320,7 +320,11 @@ def read_fixture_text(text: str, file: str = "<string>") -> FixtureFile:
             message = (message[:found.start()] + message[found.end():]).strip()
             return FixtureFile(file, errors=(FixtureError(file, int(found.group(1)), f"TOML syntax: {message}",
                                                           int(found.group(2))),))
-        return FixtureFile(file, errors=(FixtureError(file, 0, message),))
+        if "end of document" in message:  # tomllib gives no line for these: it is the last one
+            message = message.replace("(at end of document)", "").strip()
+            return FixtureFile(file, errors=(FixtureError(file, max(1, len(text.splitlines())),
+                                                          f"TOML syntax: {message} (at the end of the file)"),))
+        return FixtureFile(file, errors=(FixtureError(file, 0, f"TOML syntax: {message}"),))
     reader = _Reader(text, file)
     return reader.read(data)
 

@@ -34,6 +34,7 @@ vaccine HepA {
 from __future__ import annotations
 
 import bisect
+import inspect
 import re
 from datetime import date
 
@@ -276,22 +277,23 @@ class _Filler:
         self.renderer.add(_Line(self.indent, self.text, self.starts, self.ends))
 
     # conditions
-    def node(self, node, indent: int) -> None:
+    def node(self, node, indent: int, tail: int = 0) -> None:
+        """Lay out a condition; ``tail`` is the length of the ``)`` that will follow it."""
         if isinstance(node, _Leaf):
             self.leaf(node)
             return
-        flat = not self._forced_inside(node) and self.fits(len(_flat(node)))
+        # On one line when it fits, else one operand per line (each laid out the same way).
+        flat = not self._forced_inside(node) and self.fits(len(_flat(node)) + tail)
         self.text += node.prefix
+        last = len(node.items) - 1
         for index, item in enumerate(node.items):
             if index:
-                first = _leaves(item)[0]
-                if not flat and (self.pending or self.renderer.has_lead(first.key)
-                                 or not self.fits(len(node.op) + 2 + len(_flat(item)))):
+                if flat:
+                    self.text += f" {node.op} "
+                else:
                     self.newline(indent)
                     self.text = node.op + " "
-                else:
-                    self.text += f" {node.op} "
-            self.node(item, indent + STEP)
+            self.node(item, indent + STEP, tail + len(node.suffix) if index == last else 0)
         self.text += node.suffix
 
     def _forced_inside(self, node) -> bool:
@@ -434,12 +436,23 @@ def literal_text(literal) -> str:
     raise TypeError(f"not a literal: {literal!r}")
 
 
-def _doc_lines(doc: str) -> list[str]:
+def _doc_lines(doc: str, indent: int) -> list[tuple[int, str]]:
+    """A doc string as (indent, text) lines: one line when it fits, else a block whose
+    text starts on the line after the opening quotes. Each layout is checked against what the parser
+    makes of it (``inspect.cleandoc``); a doc with blank-looking edges falls back to column 0."""
     if '"""' in doc:
         raise ValueError('a doc string cannot contain three double quotes (""")')
-    if "\n" not in doc and not doc.endswith('"'):
-        return ['"""' + doc + '"""']
-    return ['"""', *doc.split("\n"), '"""']
+    lines = doc.split("\n")
+    candidates = [
+        [(indent, '"""' + doc + '"""')],
+        [(indent, '"""'), *((indent if line else 0, line) for line in lines), (indent, '"""')],
+        [(indent, '"""'), *((0, line) for line in lines), (0, '"""')],
+    ]
+    for candidate in filter(None, candidates):
+        text = "\n".join(" " * spaces + line for spaces, line in candidate).lstrip(" ")
+        if text.find('"""', 3) == len(text) - 3 and inspect.cleandoc(text[3:-3]) == doc:
+            return candidate
+    raise ValueError(f"cannot write this doc string: {doc!r}")  # pragma: no cover - cleandoc output always fits
 
 
 def _date(value: date) -> str:
@@ -513,11 +526,11 @@ class _Renderer:
         self.lines.append(_Line(0, "", kind="blank"))
 
     def doc(self, indent: int, doc: str, key) -> None:
-        lines = _doc_lines(doc)
-        for index, text in enumerate(lines):
+        lines = _doc_lines(doc, indent)
+        for index, (spaces, text) in enumerate(lines):
             starts = [key] if key and index == 0 else []
             ends = [key] if key and index == len(lines) - 1 else []
-            self.add(_Line(indent if text else 0, text, starts, ends))
+            self.add(_Line(spaces, text, starts, ends))
 
     def block(self, indent: int, head: str, span: ast.Span, body) -> None:
         opener, closer = self._opener(span), self._closer(span)
@@ -750,7 +763,8 @@ def product_text(product: ast.Product) -> str:
         words.append(quote(product.name))
     if product.live:
         words.append("live")
-    words.append("counts " + ", ".join(product.vaccines))
+    if product.vaccines:
+        words.append("counts " + ", ".join(product.vaccines))
     return " ".join(words)
 
 

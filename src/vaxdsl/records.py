@@ -6,9 +6,12 @@ the SQL engine reads the same fields from a fact database with this schema::
     students(student_id TEXT PRIMARY KEY, birth_date TEXT, grade TEXT NULL, attributes TEXT)  -- JSON
     doses(dose_id INTEGER PRIMARY KEY, student_id TEXT, date TEXT, cvx INTEGER,
           mvx TEXT NULL, product_name TEXT NULL, source TEXT, row INTEGER)
-    exemptions(student_id TEXT, vaccine TEXT, kind TEXT, date TEXT NULL)
+    exemptions(student_id TEXT, vaccine TEXT, kind TEXT, date TEXT NULL, source TEXT, row INTEGER)
+    -- indexes: doses(student_id, date), exemptions(student_id)
 
-Dates are ISO ``YYYY-MM-DD`` text; ``cvx`` is the CVX code as a number (leading zeros dropped).
+Dates are ISO ``YYYY-MM-DD`` text; ``cvx`` is the CVX code as a number (leading zeros dropped);
+``source`` and ``row`` are the fact file and line a row came from. :mod:`vaxdsl.factdb` writes and
+reads this database (docs/facts.md).
 A dose's product is resolved against the ruleset at evaluation time (see
 :func:`resolve_product`), so one fact database serves every ruleset.
 """

@@ -31,6 +31,7 @@ def check_clauses(ctx: Context, sigs: Signatures) -> None:
         _check_singletons(ctx, sigs, clause, unsafe)
         _check_one_student(ctx, sigs, clause)
         _check_constants(ctx, sigs, clause)
+        _check_value_types(ctx, sigs, clause)
 
 
 def _hint(ctx: Context, name: str) -> str:
@@ -145,3 +146,57 @@ def _check_constants(ctx: Context, sigs: Signatures, clause: ast.PredicateClause
                 wanted = " or ".join(sorted(TYPE_WORDS[k] for k in position))
                 ctx.warning(arg.span, "W303", f"'{arg.name}' is {' and '.join(sorted(TYPE_WORDS[k] for k in declared))}"
                                               f", but argument {index} of '{atom.predicate}' is {wanted}: never matches")
+
+
+# ---- comparisons between values of different types -----------------------------------------------------------
+
+_VALUE_TYPE = {"date": "date", "int": "number", "grade": "string", "product": "string", "vaccine": "string",
+               "kind": "string", "reason": "string"}
+
+
+def _check_value_types(ctx: Context, sigs: Signatures, clause: ast.PredicateClause) -> None:
+    """Ordering a date against a number is a run-time error; ``=`` across types is never true."""
+    variables = sigs.variable_types(clause)
+
+    def value_type(term) -> str | None:
+        if isinstance(term, (ast.DateLit, ast.DateShift)):
+            return "date"
+        if isinstance(term, ast.IntLit):
+            return "number"
+        if isinstance(term, ast.StrLit):
+            return "string"
+        if isinstance(term, ast.Name):
+            if not sigs.is_variable(term.name):
+                return "string"
+            found = {_VALUE_TYPE.get(kind) for kind in variables.get(term.name, ())}
+            return found.pop() if len(found) == 1 else None  # ids of students and doses: no promise
+        return None
+
+    def shifts(term):
+        if isinstance(term, ast.DateShift):
+            inner = value_type(term.term)
+            if inner not in (None, "date"):
+                ctx.error(term.span, "E236", f"a duration can only be added to a date, not to a {inner}")
+            yield from shifts(term.term)
+
+    for literal in _all_literals(clause.body):
+        if not isinstance(literal, ast.Comparison):
+            continue
+        for side in (literal.left, literal.right):
+            list(shifts(side))
+        left, right = value_type(literal.left), value_type(literal.right)
+        if left is None or right is None or left == right:
+            continue
+        if literal.op in ("=", "!="):
+            always = "never true" if literal.op == "=" else "always true"
+            ctx.warning(literal.span, "W304", f"compares a {left} with a {right}: {always}")
+        else:
+            ctx.error(literal.span, "E236", f"orders a {left} against a {right}: values of different types "
+                                            f"have no order")
+
+
+def _all_literals(body):
+    for literal in body:
+        yield literal
+        if isinstance(literal, ast.CountAggregate):
+            yield from _all_literals(literal.body)

@@ -3,16 +3,18 @@
 Runs every case of the fixtures (files, or directories searched for *.toml) with the reference
 interpreter and counts, per vaccine group and rule in table order, how many cases that rule
 decided. Rules never hit are listed. With --asserted a case counts only for the groups it has
-expectations for, so a rule is hit only when some case checks the outcome it gives. The percentage is of the rules that can fire: a rule whose
-active window ends before it starts, or that the checker warns can never be active or never match,
-is shown but left out. Cases count whether they pass or fail (use `vaxdsl test` for that).
+expectations for, so a rule is hit only when some case checks the outcome it gives.
 
-Exit status: 0, or 1 with --fail-under PCT when the coverage is below PCT or when a fixture file
-cannot be read; 2 when the ruleset or a path does not exist.
+The percentage is of the rules that can fire: a rule whose active window ends before it starts, or
+that the checker warns can never be active (W201) or is unreachable (W203), is shown but left out.
+Cases count whether they pass or fail (use `vaxdsl test` for that).
 
---format json prints {"ruleset", "cases", "files", "asserted_only", "groups": [{"vaccine", "rules": [{"rule",
-"outcome", "line", "hits", "fireable", "never_fires"}], "decided_without_rule"}], "never_hit",
-"fireable_rules", "hit_rules", "percent", "fail_under", "ok"}.
+Exit status: 0; 1 with --fail-under PCT when the coverage is below PCT, or when a fixture file
+cannot be read; 2 when the ruleset or a path does not exist or no fixture file is found.
+
+--format json prints {"ruleset", "cases", "files", "asserted_only", "groups": [{"vaccine",
+"rules": [{"rule", "outcome", "line", "hits", "fireable", "never_fires"}], "decided_without_rule"}],
+"never_hit", "fireable_rules", "hit_rules", "percent", "fail_under", "ok"}.
 
 example:
   vaxdsl coverage minnesota tests/fixtures/minnesota
@@ -27,6 +29,7 @@ import json
 import sys
 
 from ..checker import check
+from ..errors import VaxError
 from ..fixtures import load_fixtures
 from ..qa.coverage import measure, render_text
 from ..qa.runner import run_cases
@@ -59,6 +62,8 @@ def configure(parser):
 def run(args) -> int:
     loaded = load_checked(args.ruleset)
     cases, errors, files = load_fixtures(args.paths)
+    if not files:
+        raise VaxError(f"no *.toml fixture files in {', '.join(map(str, args.paths))}")
     for error in errors:
         print(f"vaxdsl: fixture problem: {error}", file=sys.stderr)
     report = run_cases(loaded.ruleset, cases, explain=lambda *a: "", files=files)

@@ -6,7 +6,8 @@ failures (cases marked xfail) and stale xfail marks. Each failure shows the case
 name), expected against actual, and the interpreter's explanation of the student.
 
 Exit status: 0 when every case passes (or fails as marked), 1 on any failure, error, stale xfail
-mark or unreadable fixture file, 2 when the ruleset or a path does not exist.
+mark or unreadable fixture file, or when -k matches no case; 2 when the ruleset or a path does not
+exist or no fixture file is found.
 
 --format json prints {"ruleset", "summary": {"pass", "fail", "error", "xfail", "xpass", "cases",
 "files", "fixture_errors", "ok"}, "fixture_errors": [...], "cases": [{"file", "line", "name",
@@ -21,7 +22,9 @@ example:
 from __future__ import annotations
 
 import json
+import sys
 
+from ..errors import VaxError
 from ..fixtures import load_fixtures
 from ..qa.runner import render_json, render_text, run_cases
 from ._common import load_checked
@@ -50,7 +53,13 @@ def select(cases, keyword: str | None):
 def run(args) -> int:
     loaded = load_checked(args.ruleset)
     cases, errors, files = load_fixtures(args.paths)
-    report = run_cases(loaded.ruleset, select(cases, args.keyword), file_errors=errors, files=files)
+    if not files:
+        raise VaxError(f"no *.toml fixture files in {', '.join(map(str, args.paths))}")
+    selected = select(cases, args.keyword)
+    if args.keyword and not selected:
+        print(f"vaxdsl: no case name or file contains '{args.keyword}'", file=sys.stderr)
+        return 1
+    report = run_cases(loaded.ruleset, selected, file_errors=errors, files=files)
     if args.format == "json":
         print(json.dumps(render_json(report, loaded.ruleset), indent=2))
     else:

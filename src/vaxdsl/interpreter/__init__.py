@@ -7,8 +7,9 @@ something to be checked against::
     explain_text(evaluation, ruleset, student, as_of) -> str
 
 Modules, in the order evaluation uses them: :mod:`.student_facts` (the facts on the effective date),
-:mod:`.datalog` (derived predicates), :mod:`.series` (dose validity), :mod:`.conditions` and
-:mod:`.tables` (the rule tables), :mod:`.needs` (what is still missing) and :mod:`.explain` (words).
+:mod:`.datalog`, :mod:`.strata`, :mod:`.fixpoint` and :mod:`.values` (derived predicates),
+:mod:`.series` (dose validity), :mod:`.conditions` and :mod:`.tables` (the rule tables),
+:mod:`.needs` (what is still missing), :mod:`.wording` and :mod:`.explain` (words).
 """
 
 from .evaluate import evaluate_student

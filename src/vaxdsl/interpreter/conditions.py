@@ -19,8 +19,8 @@ from .. import ast
 from ..dates import add, describe_age, duration_text
 from ..records import Exemption, Student
 from ..results import ConditionCheck
-from . import datalog
 from .series import Verdict, gap_words
+from .values import compare, same
 from .wording import condition_text, doc_summary, dose_ref_text, missing_dose_text
 
 
@@ -107,7 +107,7 @@ def relaxed(given: date, op: str, threshold: date, tolerance: int) -> bool:
         threshold -= timedelta(days=tolerance)
     elif op in ("<", "<="):
         threshold += timedelta(days=tolerance)
-    return datalog.compare(given, op, threshold)
+    return compare(given, op, threshold)
 
 
 def at_age(given: date, filter: ast.AgeFilter, birth: date, tolerance: int) -> bool:
@@ -132,7 +132,7 @@ def _test(condition, view: GroupView, tolerance: int) -> tuple[bool, str]:
         return True, "always holds"
     if isinstance(condition, ast.AgeCompare):
         threshold = add(birth, condition.duration)
-        holds = datalog.compare(as_of, condition.op, threshold)
+        holds = compare(as_of, condition.op, threshold)
         return holds, f"{age_now} ({duration_text(condition.duration)} old on {threshold.isoformat()})"
     if isinstance(condition, ast.AgeBetween):
         low, high = add(birth, condition.low), add(birth, condition.high)
@@ -173,11 +173,11 @@ def _test(condition, view: GroupView, tolerance: int) -> tuple[bool, str]:
     if isinstance(condition, ast.Exempt):
         return _exempt(condition, view)
     if isinstance(condition, ast.EffectiveDate):
-        return datalog.compare(as_of, condition.op, condition.value), f"the effective date is {as_of.isoformat()}"
+        return compare(as_of, condition.op, condition.value), f"the effective date is {as_of.isoformat()}"
     if isinstance(condition, ast.Call):
         holds = call_holds(condition, view.relations, view.student.id)
         doc = doc_summary(view.predicate_docs.get(condition.name, ""))
-        return holds, ("holds" if holds else "does not hold") + (f" ({doc})" if doc else "")
+        return holds, ("it holds" if holds else "it does not hold") + (f" ({doc})" if doc else "")
     raise TypeError(f"not a condition: {condition!r}")
 
 
@@ -192,7 +192,7 @@ def _count(condition: ast.CountDoses, view: GroupView, tolerance: int, slack: st
         and (not condition.products or v.known.product.id in condition.products)
         and (condition.age is None or at_age(v.known.dose.date, condition.age, view.student.birth_date, tolerance))
     ]
-    holds = datalog.compare(len(counted), condition.op, condition.count)
+    holds = compare(len(counted), condition.op, condition.count)
     listed = f" ({', '.join(d.isoformat() for d in counted)})" if counted else ""
     ages = f", counting ages with {tolerance} days' tolerance" if condition.age is not None and tolerance else ""
     return holds, f"has {len(counted)}{listed}{ages}"
@@ -221,4 +221,4 @@ def call_holds(call: ast.Call, relations: dict, student_id: str, dose_id: int | 
         else:
             values.append(arg.value)
     wanted = tuple(values)
-    return any(all(datalog.same(a, b) for a, b in zip(wanted, row)) for row in relations.get(call.name, ()))
+    return any(all(same(a, b) for a, b in zip(wanted, row)) for row in relations.get(call.name, ()))

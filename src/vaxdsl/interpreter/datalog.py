@@ -1,43 +1,37 @@
-"""A bottom-up Datalog evaluator for the ruleset's ``predicate`` clauses, over one student's facts.
+"""The ruleset's ``predicate`` clauses compiled for bottom-up evaluation over one student's facts.
 
-:func:`compile_program` turns the clauses into a :class:`Program` once per ruleset: names become
-constants or variables (docs/semantics.md, "Derived predicates"), each body is put in an order in
-which every literal can be evaluated (safety), and the predicates are split into strata (strongly
-connected components of the dependency graph, dependencies first). Negation and counting may only
-look at lower strata; a cycle through them is a :class:`VaxError`.
+:func:`compile_program` does the work once per ruleset: names become constants or variables
+(docs/semantics.md, "Derived predicates"), each body is put in an order in which every literal can
+be evaluated (safety), and the predicates are split into strata (:mod:`.strata`). Anything that
+cannot be evaluated is a :class:`VaxError`; the checker reports the same problems with positions.
+:mod:`.fixpoint` runs the result.
 
-:func:`run` then computes the strata in order over a dict of relations (name -> set of tuples).
-A stratum with positive recursion runs semi-naively: each round joins only against the facts the
-previous round added. Because the series walk produces ``valid``/``invalid``, the strata are split
-in two: :attr:`Program.before_walk` (what series ``reject`` lines may use) and
-:attr:`Program.after_walk` (everything that looks at ``valid``/``invalid``, directly or not).
+Because the series walk produces ``valid``/``invalid``, the strata come in two lists:
+:attr:`Program.before_walk` (what series ``reject`` lines may use) and :attr:`Program.after_walk`
+(everything that looks at ``valid``/``invalid``, directly or not).
 
 >>> from vaxdsl.loader import load_text
 >>> ruleset = load_text('predicate reach(X, Y) :- edge(X, Y). '
 ...                     'predicate reach(X, Z) :- reach(X, Y), edge(Y, Z). '
 ...                     'predicate edge(X, Y) :- birth(X, Y).').ruleset
 >>> program = compile_program(ruleset)
->>> program.before_walk
-(('edge',), ('reach',))
+>>> program.before_walk, sorted(program.recursive)
+((('edge',), ('reach',)), ['reach'])
 """
 
 from __future__ import annotations
 
-import operator
-from datetime import date
-
 import attrs
 
 from .. import ast
-from ..dates import add, duration_text
 from ..errors import VaxError
+from .strata import depending_on, stratify
 
 BUILTIN_ARITY = {
     "student": 1, "birth": 2, "grade": 2, "dose": 4, "counts": 2, "live": 1,
     "exemption": 3, "valid": 4, "invalid": 4, "as_of": 1,
 }
 WALK_RELATIONS = frozenset({"valid", "invalid"})
-_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 # ---- the compiled form: terms and steps ------------------------------------------------------
@@ -132,9 +126,9 @@ def compile_program(ruleset: ast.Ruleset) -> Program:
     for call in _calls_in_conditions(ruleset):
         _check_relation(call.name, len(call.args), arity, f"line {call.span.line}")
 
-    dependencies = {name: _dependencies(group) for name, group in clauses.items()}
+    dependencies = {name: dependencies_of(group) for name, group in clauses.items()}
     strata = stratify(dependencies)
-    walk_dependent = _depending_on(WALK_RELATIONS, dependencies)
+    walk_dependent = depending_on(WALK_RELATIONS, dependencies)
     for vaccine in ruleset.vaccines:
         for reject in vaccine.series.rejects if vaccine.series else ():
             if reject.call.name in WALK_RELATIONS or reject.call.name in walk_dependent:
@@ -271,10 +265,10 @@ def _plan_count(count: CountStep, siblings: list, outside: set[str], bound: set[
     return CountStep(count.variable, tuple(steps), count.op, count.bound)
 
 
-# ---- stratification ------------------------------------------------------------------------------
+# ---- what depends on what -------------------------------------------------------------------------
 
 
-def _dependencies(clauses) -> set[tuple[str, bool]]:
+def dependencies_of(clauses) -> set[tuple[str, bool]]:
     """(predicate, strict) pairs a predicate's clauses refer to; strict = under negation or count."""
     found: set[tuple[str, bool]] = set()
 
@@ -288,68 +282,6 @@ def _dependencies(clauses) -> set[tuple[str, bool]]:
     for clause in clauses:
         visit(clause.steps, False)
     return found
-
-
-def stratify(dependencies: dict[str, set[tuple[str, bool]]]) -> list[tuple[str, ...]]:
-    """Strongly connected components of the derived predicates, dependencies first (Tarjan).
-
-    ``dependencies`` maps each derived predicate to the (predicate, strict) pairs it uses; built-in
-    relations may appear and are ignored. Raises :class:`VaxError` when a negation or a count
-    refers to its own component.
-    """
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    components: list[tuple[str, ...]] = []
-
-    def connect(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        for target, _strict in sorted(dependencies[node]):
-            if target not in dependencies:
-                continue
-            if target not in index:
-                connect(target)
-                low[node] = min(low[node], low[target])
-            elif target in on_stack:
-                low[node] = min(low[node], index[target])
-        if low[node] == index[node]:
-            component = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.append(member)
-                if member == node:
-                    break
-            components.append(tuple(sorted(component)))
-
-    for node in sorted(dependencies):
-        if node not in index:
-            connect(node)
-    for component in components:
-        for name in component:
-            for target, strict in sorted(dependencies[name]):
-                if strict and target in component:
-                    cycle = name if target == name else f"{name} and {target}"
-                    raise VaxError(f"predicates cannot be stratified: {cycle} depend on each other through "
-                                   f"'not' or 'count' (negation and counting must refer to predicates "
-                                   f"computed before)")
-    return components
-
-
-def _depending_on(targets, dependencies) -> set[str]:
-    """The derived predicates that reach one of ``targets``."""
-    reached: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for name, deps in dependencies.items():
-            if name not in reached and any(d in targets or d in reached for d, _ in deps):
-                reached.add(name)
-                changed = True
-    return reached
 
 
 def _calls_in_conditions(ruleset: ast.Ruleset):
@@ -369,121 +301,3 @@ def _calls_in_conditions(ruleset: ast.Ruleset):
             yield from walk(rule.condition)
         for reject in vaccine.series.rejects if vaccine.series else ():
             yield reject.call
-
-
-# ---- evaluating -----------------------------------------------------------------------------------
-
-
-def run(program: Program, strata, relations: dict[str, set]) -> None:
-    """Compute ``strata`` in order, adding each predicate's tuples to ``relations``."""
-    for stratum in strata:
-        if any(name in program.recursive for name in stratum):
-            _run_recursive(program, stratum, relations)
-        else:
-            for name in stratum:
-                relations[name] = {row for clause in program.clauses[name] for row in _derive(clause, relations)}
-
-
-def _run_recursive(program: Program, stratum, relations) -> None:
-    """Semi-naive: after a first round, each clause is re-joined once per in-stratum atom, that atom
-    reading only the previous round's new facts."""
-    members = set(stratum)
-    for name in stratum:
-        relations[name] = set()
-    delta = {name: {row for clause in program.clauses[name] for row in _derive(clause, relations)} for name in stratum}
-    while any(delta.values()):
-        for name in stratum:
-            relations[name] |= delta[name]
-        fresh = {name: set() for name in stratum}
-        for name in stratum:
-            for clause in program.clauses[name]:
-                for position, step in enumerate(clause.steps):
-                    if isinstance(step, AtomStep) and not step.negated and step.predicate in members:
-                        for row in _derive(clause, relations, (position, delta[step.predicate])):
-                            if row not in relations[name]:
-                                fresh[name].add(row)
-        delta = fresh
-
-
-def _derive(clause: Clause, relations, override=None):
-    for binding in solve(clause.steps, relations, {}, override):
-        yield tuple(value(term, binding) for term in clause.head)
-
-
-def solve(steps, relations, binding: dict, override=None, position: int = 0):
-    """Every extension of ``binding`` satisfying ``steps[position:]``.
-
-    ``override`` = (step index, rows) makes that atom read ``rows`` instead of its relation.
-    """
-    if position == len(steps):
-        yield binding
-        return
-    step = steps[position]
-    if isinstance(step, AtomStep):
-        rows = override[1] if override and override[0] == position else relations.get(step.predicate, ())
-        if step.negated:
-            if not any(match(step.args, row, binding) is not None for row in rows):
-                yield from solve(steps, relations, binding, override, position + 1)
-            return
-        for row in rows:
-            extended = match(step.args, row, binding)
-            if extended is not None:
-                yield from solve(steps, relations, extended, override, position + 1)
-    elif isinstance(step, CompareStep):
-        if compare(value(step.left, binding), step.op, value(step.right, binding)):
-            yield from solve(steps, relations, binding, override, position + 1)
-    else:
-        counted = {found[step.variable] for found in solve(step.steps, relations, binding)}
-        if compare(len(counted), step.op, value(step.bound, binding)):
-            yield from solve(steps, relations, binding, override, position + 1)
-
-
-def match(args, row, binding: dict):
-    """``binding`` extended so ``args`` equal ``row``, or None."""
-    extended = binding
-    for arg, actual in zip(args, row):
-        if isinstance(arg, Anon):
-            continue
-        if isinstance(arg, Var) and arg.name not in extended:
-            if extended is binding:
-                extended = dict(binding)
-            extended[arg.name] = actual
-        elif not same(value(arg, extended), actual):
-            return None
-    return extended
-
-
-def value(term, binding):
-    if isinstance(term, Const):
-        return term.value
-    if isinstance(term, Var):
-        return binding[term.name]
-    if isinstance(term, Shift):
-        base = value(term.term, binding)
-        if not isinstance(base, date):
-            raise VaxError(f"'+ {duration_text(term.duration)}' applied to {describe_value(base)}, which is not a date")
-        return add(base, term.duration, term.sign)
-    raise VaxError("'_' cannot be used as a value")
-
-
-def same(left, right) -> bool:
-    """Equality without Python's cross-type leniency (1 == True)."""
-    return type(left) is type(right) and left == right
-
-
-def compare(left, op: str, right) -> bool:
-    if op == "=":
-        return same(left, right)
-    if op == "!=":
-        return not same(left, right)
-    if type(left) is not type(right):
-        raise VaxError(f"cannot compare {describe_value(left)} with {describe_value(right)} using '{op}'")
-    return _ORDER[op](left, right)
-
-
-def describe_value(item) -> str:
-    if isinstance(item, date):
-        return f"the date {item.isoformat()}"
-    if isinstance(item, int):
-        return f"the number {item}"
-    return f"the text {item!r}"

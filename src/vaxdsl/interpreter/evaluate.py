@@ -12,7 +12,7 @@ from datetime import date
 from .. import ast
 from ..records import Dose, Exemption, Student
 from ..results import DoseEvaluation, StudentEvaluation
-from . import datalog
+from . import datalog, fixpoint
 from .conditions import GradeIndex, GroupView, call_holds
 from .series import Verdict, walk
 from .student_facts import StudentFacts, gather
@@ -39,7 +39,7 @@ def evaluate_student(ruleset: ast.Ruleset, student: Student, doses: list[Dose],
     program = program_for(ruleset)
     facts = gather(ruleset, student, doses, exemptions, as_of)
     relations = facts.relations
-    datalog.run(program, program.before_walk, relations)
+    fixpoint.run(program, program.before_walk, relations)
     verdicts = {vaccine.id: _walk_group(vaccine, facts) for vaccine in ruleset.vaccines}
     for vaccine_id, judged in verdicts.items():
         for verdict in judged:
@@ -48,7 +48,7 @@ def evaluate_student(ruleset: ast.Ruleset, student: Student, doses: list[Dose],
                 relations["valid"].add((student.id, vaccine_id, dose_id, verdict.number))
             else:
                 relations["invalid"].add((student.id, vaccine_id, dose_id, verdict.reason))
-    datalog.run(program, program.after_walk, relations)
+    fixpoint.run(program, program.after_walk, relations)
 
     grades = GradeIndex.of(ruleset)
     docs = {clause.name: clause.doc for clause in ruleset.predicates if clause.doc}

@@ -17,9 +17,9 @@ from ..dates import add, duration_text
 from ..records import Student
 from ..results import GroupEvaluation, StudentEvaluation
 from .series import anchor_of, target_dose
+from .wording import product_list
 
 SATISFIED = ("compliant", "exempt", "no_requirement")
-MAX_PRODUCTS_LISTED = 5
 
 
 @attrs.frozen
@@ -61,12 +61,11 @@ def need_for_group(vaccine: ast.Vaccine, group: GroupEvaluation, valid_dates: li
         anchor = anchor_of(interval, valid_dates)
         if anchor is not None:
             anchor_number, anchor_date = anchor
-            limits.append((add(anchor_date, interval.duration),
-                           f"{duration_text(interval.duration)} after dose {anchor_number} ({anchor_date.isoformat()})"))
+            after = f"{duration_text(interval.duration)} after dose {anchor_number} ({anchor_date.isoformat()})"
+            limits.append((add(anchor_date, interval.duration), after))
     earliest = max((when for when, _ in limits), default=None)
-    allowed = list(dict.fromkeys(p for allow in target.allows for p in allow.products))
-    # A short list helps ("VAR, MMRV"); twenty combination vaccines do not.
-    products = f"; allowed products: {', '.join(allowed)}" if 0 < len(allowed) <= MAX_PRODUCTS_LISTED else ""
+    allowed = [p for allow in target.allows for p in allow.products]
+    products = f"; allowed products: {product_list(allowed)}" if allowed else ""
 
     if target.max_age is not None:
         too_old_on = add(birth, target.max_age)

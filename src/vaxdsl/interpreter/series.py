@@ -16,6 +16,7 @@ import attrs
 from .. import ast
 from ..dates import add, describe_age, describe_days, describe_span, duration_text
 from .student_facts import KnownDose
+from .wording import product_list
 
 
 @attrs.frozen
@@ -93,8 +94,9 @@ def product_failure(series: ast.Series, product: ast.Product, given: date, birth
     if any(allow_window_holds(allow, given, birth) for allow in listing):
         return None
     if not listing:
-        allowed = ", ".join(dict.fromkeys(p for allow in target.allows for p in allow.products))
-        return Failure("not_allowable", f"{product.id} is not an allowed product for dose {number} (allowed: {allowed})")
+        allowed = product_list(p for allow in target.allows for p in allow.products)
+        return Failure("not_allowable", f"{product.id} is not an allowed product for dose {number} "
+                                        f"(allowed: {allowed})")
     windows = " or ".join(_window(allow) for allow in listing)
     return Failure("not_allowable", (f"{product.id} is allowed for dose {number} only {windows} "
                                      f"(given at {describe_age(birth, given)})"))

@@ -26,6 +26,14 @@ REASON_WORDS = {
 }
 
 
+def product_list(product_ids, shown: int = 5) -> str:
+    """``"DTaP, DT_pediatric and 12 more"``: a long list of allowed products helps nobody."""
+    ids = list(dict.fromkeys(product_ids))
+    if len(ids) <= shown:
+        return ", ".join(ids)
+    return f"{', '.join(ids[:shown])} and {len(ids) - shown} more"
+
+
 def doc_summary(doc: str) -> str:
     """The first paragraph of a doc string on one line, without its final full stop."""
     first = doc.strip().split("\n\n")[0]
