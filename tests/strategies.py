@@ -336,7 +336,7 @@ def commented_texts(draw, text_strategy=None) -> tuple[str, list[str]]:
     doc string), and the list of comments added."""
     text = draw(text_strategy if text_strategy is not None else ruleset_texts())
     lines = text.split("\n")
-    in_doc = _lines_inside_docs(lines)
+    in_doc = lines_inside_docs(lines)
     added: list[str] = []
     out: list[str] = []
     comment = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=12).map(
@@ -360,7 +360,7 @@ def commented_texts(draw, text_strategy=None) -> tuple[str, list[str]]:
     return "\n".join(out), added
 
 
-def _lines_inside_docs(lines: list[str]) -> list[bool]:
+def lines_inside_docs(lines: list[str]) -> list[bool]:
     """For each line: is it inside (or closes, or opens) a multi-line doc string, where '#' is text?"""
     inside, flags = False, []
     for line in lines:

@@ -1,17 +1,18 @@
 """The checker never crashes, whatever well-formed ruleset it is given, and every diagnostic has a known code."""
 
 import re
+from pathlib import Path
 
 from hypothesis import HealthCheck, assume, given, settings
 
 from strategies import ruleset_texts, rulesets
 from vaxdsl.checker import check
-from vaxdsl.loader import Loaded, load_text, merge
 from vaxdsl.errors import VaxSyntaxError
+from vaxdsl.loader import Loaded, load_text, merge
 from vaxdsl.parser import parse
 
-CODES = set(re.findall(r"^\| `([EW]\d{3})`", (__import__("pathlib").Path(__file__).parents[1] / "docs" / "checks.md")
-                       .read_text(encoding="utf-8"), re.M))
+CHECKS_DOC = Path(__file__).resolve().parents[1] / "docs" / "checks.md"
+CODES = set(re.findall(r"^\| `([EW]\d{3})`", CHECKS_DOC.read_text(encoding="utf-8"), re.M))
 
 
 def _check_tree(ruleset):

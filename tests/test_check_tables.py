@@ -108,3 +108,25 @@ def test_exempt_in_a_rule_never_holds_but_is_fine_in_applies():
         "}\n"
     )
     assert codes(text) == [("W207", 3, 27)]
+
+
+def test_fewer_than_zero_doses_never_holds():
+    assert codes('vaccine V { rule "a" => compliant when fewer than 0 doses otherwise non_compliant }') == [("W205", 1, 40)]
+
+
+def test_empty_age_ranges():
+    text = (
+        'vaccine V {\n'
+        '  rule "a" => compliant when age in 84 months .. 60 months\n'
+        '  rule "b" => compliant when dose 1 at age 2 years .. 24 months\n'
+        '  rule "c" => compliant when at least 1 dose at age 1 year .. 2 years\n'
+        '  rule "d" => compliant when age in 1 month .. 30 days\n'  # months vs days: cannot tell
+        "  otherwise non_compliant\n"
+        "}\n"
+    )
+    assert codes(text) == [("W213", 2, 30), ("W213", 3, 30)]
+
+
+def test_placement_outside_extend_vaccine_is_ignored_and_said_so():
+    text = 'vaccine V {\n  rule "a" => compliant\n  rule "b" => exempt before "a"\n}\n'
+    assert ("W212", 3, 22) in codes(text)

@@ -167,6 +167,14 @@ def test_strict_append_writes_nothing_when_a_row_clashes(first, tmp_path):
     assert sqlite3.connect(db).execute("SELECT count(*) FROM doses").fetchone()[0] == before
 
 
+def test_database_errors_are_messages(first, tmp_path):
+    with pytest.raises(VaxError, match="no such folder"):
+        build_database(tmp_path / "missing" / "facts.db", facts_in(first))
+    (tmp_path / "facts.db").mkdir()  # a folder where the file should go: SQLite cannot replace it
+    with pytest.raises(VaxError, match="facts.db"):
+        build_database(tmp_path / "facts.db", facts_in(first))
+
+
 def test_append_needs_a_fact_database(first, tmp_path):
     with pytest.raises(VaxError, match="no such fact database"):
         build_database(tmp_path / "none.db", facts_in(first), append=True)

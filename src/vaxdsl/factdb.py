@@ -60,10 +60,14 @@ def build_database(db_path, fact_set: FactSet, append: bool = False, strict: boo
         raise VaxError("the fact files have file-level errors: nothing written")
     started = time.perf_counter()
     path = Path(db_path)
-    if append:
-        summary = _append(path, fact_set, strict)
-    else:
-        summary = _build(path, fact_set)
+    if not path.parent.is_dir():
+        raise VaxError(f"{path.parent}: no such folder for the fact database")
+    try:
+        summary = _append(path, fact_set, strict) if append else _build(path, fact_set)
+    except sqlite3.Error as error:  # a full disk, a locked or read-only file: a message, not a trace
+        raise VaxError(f"{path}: {error}") from None
+    except OSError as error:
+        raise VaxError(f"{path}: {error.strerror or error}") from None
     return attrs.evolve(summary, seconds=time.perf_counter() - started)
 
 
@@ -83,12 +87,12 @@ def _build(path: Path, facts: FactSet) -> LoadSummary:
             db[table].create_index(columns)
         db.execute("ANALYZE")  # statistics for the query planner of the compiled rule queries
         db.conn.commit()
+        db.close()
+        os.replace(part, path)
     except BaseException:
         db.close()
         part.unlink(missing_ok=True)
         raise
-    db.close()
-    os.replace(part, path)
     return LoadSummary(str(path), students, doses, exemptions)
 
 

@@ -52,12 +52,12 @@ __all__ = ["WIDTH", "format_ruleset", "format_source"]
 def format_source(text: str, file: str = "<string>") -> str:
     """The canonical form of one file, comments kept; raises ``VaxSyntaxError`` on a syntax error."""
     parsed = parse_with_comments(text, file)
-    if not parsed.comments:
-        return _render_text(_Renderer(None, _Attached()), parsed.ruleset)
-    source = _Source(text)
-    probe = _Renderer(source, _Attached())
-    probe.ruleset(parsed.ruleset)
-    attached = _attach(parsed.comments, probe.fragments, source)
+    source = _Source(text, parsed.comments)
+    attached = _Attached()
+    if parsed.comments:
+        probe = _Renderer(source, attached)  # a first layout to learn the fragments comments attach to
+        probe.ruleset(parsed.ruleset)
+        attached = _attach(parsed.comments, probe.fragments, source)
     return _render_text(_Renderer(source, attached), parsed.ruleset)
 
 
@@ -90,8 +90,9 @@ class _Token:
 
 
 class _Source:
-    def __init__(self, text: str):
+    def __init__(self, text: str, comments=()):
         self.lines = text.split("\n")
+        self.comment_lines = {comment.line for comment in comments}
         line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
 
         def position(offset: int) -> Pos:
@@ -117,6 +118,16 @@ class _Source:
 
     def code_before(self, comment: Comment) -> bool:
         return bool(self.lines[comment.line - 1][: comment.column - 1].strip())
+
+    def blank_gap(self, after_line: int, before_line: int) -> bool:
+        """Is there a blank line between the two lines, before any comment line?  (Blank lines
+        around comments travel with the comments.)"""
+        for line in range(after_line + 1, before_line):
+            if line in self.comment_lines:
+                return False
+            if self.is_blank(line):
+                return True
+        return False
 
 
 # ---- comment attachment -------------------------------------------------------------------------------
@@ -194,20 +205,35 @@ def _assemble(lines: list[_Line], attached: _Attached) -> str:
         if notes and notes[-1].blank_after and not before_close:
             write("", "blank")
 
-    for line in lines:
+    # One trailing comment per line: when several end up on one line, the last stays and the others
+    # go above the line where their fragment starts (where they are found again next time).
+    start_of: dict = {}
+    for index, line in enumerate(lines):
+        for key in line.starts:
+            start_of.setdefault(key, index)
+    trailing: dict[int, _Note] = {}
+    above: dict[int, list[_Note]] = {}
+    for index, line in enumerate(lines):
+        for key in line.starts:
+            above.setdefault(index, []).extend(attached.lead.get(key, ()))
+        notes = sorted(((n, key) for key in line.ends for n in attached.trail.get(key, ())), key=lambda p: p[0].pos)
+        if notes:
+            trailing[index] = notes[-1][0]
+            for note, key in notes[:-1]:
+                note = attrs.evolve(note, blank_before=False, blank_after=False)
+                above.setdefault(start_of.get(key, index), []).append(note)
+
+    for index, line in enumerate(lines):
         if line.kind == "blank":
             if last not in (None, "blank"):
                 write("", "blank")
             continue
-        above = [n for key in line.starts for n in attached.lead.get(key, ())]
-        trailing = sorted((n for key in line.ends for n in attached.trail.get(key, ())), key=lambda n: n.pos)
-        above += [attrs.evolve(n, blank_before=False, blank_after=False) for n in trailing[:-1]]
-        above.sort(key=lambda n: n.pos)
         closing = line.kind == "close"
-        comments_above(above, line.indent + (STEP if closing else 0), closing)
+        notes = sorted(above.get(index, ()), key=lambda n: n.pos)
+        comments_above(notes, line.indent + (STEP if closing else 0), closing)
         text = " " * line.indent + line.text
-        if trailing:
-            text += "  " + trailing[-1].text
+        if index in trailing:
+            text += "  " + trailing[index].text
         write(text, line.kind)
     placed = {key for line in lines for key in line.starts + line.ends}
     end_notes = sorted((note for notes in (attached.lead, attached.trail) for key, group in notes.items()
@@ -444,7 +470,7 @@ def _doc_lines(doc: str, indent: int) -> list[tuple[int, str]]:
         raise ValueError('a doc string cannot contain three double quotes (""")')
     lines = doc.split("\n")
     candidates = [
-        [(indent, '"""' + doc + '"""')],
+        [(indent, '"""' + doc + '"""')] if "\n" not in doc else [],
         [(indent, '"""'), *((indent if line else 0, line) for line in lines), (indent, '"""')],
         [(indent, '"""'), *((0, line) for line in lines), (0, '"""')],
     ]
@@ -465,6 +491,7 @@ class _Renderer:
         self.attached = attached
         self.lines: list[_Line] = []
         self.fragments: list[Key] = []
+        self.previous_end: list[int | None] = []  # per open block: source line where its last child ended
 
     # ---- fragments
     def add(self, line: _Line) -> None:
@@ -532,11 +559,30 @@ class _Renderer:
             ends = [key] if key and index == len(lines) - 1 else []
             self.add(_Line(spaces, text, starts, ends))
 
+    def child(self, start: Pos | int | None, end: Pos | int | None) -> None:
+        """Before each statement of a block: keep one blank line where the source had one."""
+        start_line = start[0] if isinstance(start, tuple) else start
+        end_line = end[0] if isinstance(end, tuple) else end
+        previous = self.previous_end[-1] if self.previous_end else None
+        if self.source is not None and previous and start_line and previous < start_line \
+                and self.source.blank_gap(previous, start_line):
+            self.blank()
+        if self.previous_end:
+            self.previous_end[-1] = end_line or None
+
+    def child_span(self, span: ast.Span) -> None:
+        self.child(span.line or None, span.end_line or None)
+
+    def child_key(self, key: Key | None, end: Pos | int | None = None) -> None:
+        self.child(key[0] if key else None, end if end is not None else (key[1] if key else None))
+
     def block(self, indent: int, head: str, span: ast.Span, body) -> None:
         opener, closer = self._opener(span), self._closer(span)
         mark = len(self.lines)
         self.line(indent, head + " {", opener, kind="open")
+        self.previous_end.append(None)
         body(indent + STEP)
+        self.previous_end.pop()
         if len(self.lines) == mark + 1 and not self.has_lead(closer):
             self.lines.pop()
             keys = [k for k in (opener, closer) if k]
@@ -548,10 +594,21 @@ class _Renderer:
     def ruleset(self, ruleset: ast.Ruleset) -> None:
         previous = None
         for item in ruleset.items:
-            if previous is not None and not _together(previous, item):
+            if previous is not None and not self._together(previous, item):
                 self.blank()
             self.item(item)
             previous = item
+
+    def _together(self, previous, item) -> bool:
+        """Declarations written without a blank line between them: consecutive products; consecutive
+        predicate clauses grouped as in the source (without a source: the clauses of one name)."""
+        if isinstance(previous, ast.Product) and isinstance(item, ast.Product):
+            return True
+        if not (isinstance(previous, ast.PredicateClause) and isinstance(item, ast.PredicateClause)):
+            return False
+        if self.source is None or not previous.span.line or not item.span.line:
+            return previous.name == item.name
+        return not self.source.blank_gap(previous.span.end_line, item.span.line)
 
     def item(self, item) -> None:
         if isinstance(item, ast.Header):
@@ -577,9 +634,13 @@ class _Renderer:
                 value = getattr(header, field)
                 if value:
                     at = self._find(header.span, field)
-                    self.line(indent, f"{field} {quote(value)}", self.token_key(at, None if at is None else at + 1))
+                    key = self.token_key(at, None if at is None else at + 1)
+                    self.child_key(key)
+                    self.line(indent, f"{field} {quote(value)}", key)
             if header.doc:
-                self.doc(indent, header.doc, self.token_key(self._find_doc(header.span)))
+                key = self.token_key(self._find_doc(header.span))
+                self.child_key(key)
+                self.doc(indent, header.doc, key)
 
         self.block(0, f"ruleset {quote(header.name)}", header.span, body)
 
@@ -587,14 +648,16 @@ class _Renderer:
         def body(indent):
             if settings.tolerance_days is not None:
                 at = self._find(settings.span, "tolerance", last=False)
-                self.line(indent, f"tolerance {_days(settings.tolerance_days)}",
-                          self.token_key(at, None if at is None else at + 2))
+                key = self.token_key(at, None if at is None else at + 2)
+                self.child_key(key)
+                self.line(indent, f"tolerance {_days(settings.tolerance_days)}", key)
             for outcome in settings.exemption_outcomes:
                 self.exemption(indent, outcome)
 
         self.block(0, "settings", settings.span, body)
 
     def exemption(self, indent: int, outcome: ast.ExemptionOutcome) -> None:
+        self.child_span(outcome.span)
         self.line(indent, f"exemption {outcome.kind} => {outcome.outcome}", self.span_key(outcome.span))
 
     def grades(self, grades: ast.Grades) -> None:
@@ -605,6 +668,7 @@ class _Renderer:
                 else:
                     display = f" {quote(item.display)}" if item.display else ""
                     text = f"set {item.name}{display} = {_grade_items(item.items)}"
+                self.child_span(item.span)
                 self.line(indent, text, self.span_key(item.span))
 
         self.block(0, "grades", grades.span, body)
@@ -623,27 +687,37 @@ class _Renderer:
 
         def body(indent):
             if vaccine.doc:
-                self.doc(indent, vaccine.doc, self.token_key(self._find_doc(vaccine.span, rule_spans + series_span)))
+                key = self.token_key(self._find_doc(vaccine.span, rule_spans + series_span))
+                self.child_key(key)
+                self.doc(indent, vaccine.doc, key)
             if vaccine.applies is not None:
                 at = self._find(vaccine.span, "applies", exclude=rule_spans)
-                self.condition(indent, "applies when ", vaccine.applies, self.token_key(at, None if at is None else at + 1))
+                key = self.token_key(at, None if at is None else at + 1)
+                self.child_key(key, vaccine.applies.span.end_line or None)
+                self.condition(indent, "applies when ", vaccine.applies, key)
             for outcome in vaccine.exemption_outcomes:
                 self.exemption(indent, outcome)
             if vaccine.series is not None:
+                self.child_span(vaccine.series.span)
                 self.series(indent, vaccine.series)
             for rule in vaccine.rules:
+                self.child_span(rule.span)
                 self.rule(indent, rule)
             if vaccine.otherwise is not None:
                 at = self._find(vaccine.span, "otherwise")
-                self.line(indent, f"otherwise {vaccine.otherwise}", self.token_key(at, None if at is None else at + 1))
+                key = self.token_key(at, None if at is None else at + 1)
+                self.child_key(key)
+                self.line(indent, f"otherwise {vaccine.otherwise}", key)
 
         self.block(0, head, vaccine.span, body)
 
     def series(self, indent: int, series: ast.Series) -> None:
         def body(inner):
             for dose in series.doses:
+                self.child_span(dose.span)
                 self.series_dose(inner, dose)
             for reject in series.rejects:
+                self.child_span(reject.span)
                 self.line(inner, f"reject {reject.reason} when {call_text(reject.call)}", self.span_key(reject.span))
 
         self.block(indent, "series", series.span, body)
@@ -684,7 +758,13 @@ class _Renderer:
             return
         self.line(indent, head + " {", opener, kind="open")
         for text, key in requirements:
-            self.line(indent + STEP, text, key)
+            lines = [text]
+            if indent + STEP + len(text) > WIDTH and text.startswith("allow "):
+                lines = _wrap_list(text, indent + STEP, len("allow "))
+            for index, piece in enumerate(lines):
+                starts = [key] if key and index == 0 else []
+                ends = [key] if key and index == len(lines) - 1 else []
+                self.add(_Line(indent + STEP + (len("allow ") if index else 0), piece, starts, ends))
         self.line(indent, "}", closer, kind="close")
 
     def rule(self, indent: int, rule: ast.Rule) -> None:
@@ -755,6 +835,20 @@ class _Renderer:
         filler.finish()
 
 
+def _wrap_list(text: str, indent: int, hang: int) -> list[str]:
+    """Break ``text`` after commas so that its lines fit; continuation lines hang by ``hang``."""
+    pieces = [piece + "," for piece in text.split(", ")]
+    pieces[-1] = pieces[-1][:-1]
+    lines = [pieces[0]]
+    for piece in pieces[1:]:
+        width = indent + (hang if len(lines) > 1 else 0) + len(lines[-1]) + 1 + len(piece)
+        if width > WIDTH:
+            lines.append(piece)
+        else:
+            lines[-1] += " " + piece
+    return lines
+
+
 def product_text(product: ast.Product) -> str:
     words = [f"product {product.id} cvx {product.cvx}"]
     if product.mvx is not None:
@@ -768,9 +862,3 @@ def product_text(product: ast.Product) -> str:
     return " ".join(words)
 
 
-def _together(previous, item) -> bool:
-    """Declarations written without a blank line between them."""
-    if isinstance(previous, ast.Product) and isinstance(item, ast.Product):
-        return True
-    return (isinstance(previous, ast.PredicateClause) and isinstance(item, ast.PredicateClause)
-            and previous.name == item.name)

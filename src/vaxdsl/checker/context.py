@@ -23,7 +23,7 @@ from .. import ast
 from ..errors import Diagnostic
 from ..loader import Loaded
 
-# A clause never relates facts of two students; these built-in positions hold a student.
+# The kind of value each position of a built-in relation holds (docs/semantics.md, "Derived predicates").
 BUILTIN_TYPES: dict[str, tuple[str, ...]] = {
     "student": ("student",),
     "birth": ("student", "date"),
@@ -82,10 +82,6 @@ class Context:
     @cached_property
     def product_ids(self) -> set[str]:
         return {p.id for p in self.ruleset.products}
-
-    @cached_property
-    def predicate_names(self) -> set[str]:
-        return {c.name for c in self.ruleset.predicates}
 
     @cached_property
     def constants(self) -> dict[str, set[str]]:

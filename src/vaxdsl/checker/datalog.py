@@ -22,7 +22,7 @@ from collections import Counter
 from .. import ast
 from .context import TYPE_WORDS, Context, closest
 from .signatures import Signatures
-from .walk import literal_names, term_names
+from .walk import literal_atoms, literal_names, term_names
 
 
 def check_clauses(ctx: Context, sigs: Signatures) -> None:
@@ -65,8 +65,9 @@ def _check_body(ctx: Context, sigs: Signatures, body, bound: set[str], unsafe: s
         if isinstance(literal, ast.Atom) and not literal.negated:
             continue
         if isinstance(literal, ast.CountAggregate):
-            inner = bound | _positive_variables(sigs, literal.body)
-            if literal.variable not in inner - bound:
+            own = _positive_variables(sigs, literal.body)
+            inner = bound | own
+            if literal.variable not in own:
                 ctx.error(literal.span, "E230", f"the counted variable '{literal.variable}' must occur in a "
                                                 f"positive atom inside the count")
             _check_body(ctx, sigs, literal.body, inner, unsafe)
@@ -109,7 +110,7 @@ def _count_variables(body):
 
 def _check_one_student(ctx: Context, sigs: Signatures, clause: ast.PredicateClause) -> None:
     seen = []  # (key, term) for each student position, in order
-    for atom in _all_atoms(clause.body):
+    for atom in literal_atoms(clause.body):
         kinds = sigs.position_types(atom.predicate, len(atom.args))
         for arg, position in zip(atom.args, kinds or ()):
             if "student" in position:
@@ -124,19 +125,11 @@ def _check_one_student(ctx: Context, sigs: Signatures, clause: ast.PredicateClau
                                 f"hold the same variable{shown}")
 
 
-def _all_atoms(body):
-    for literal in body:
-        if isinstance(literal, ast.Atom):
-            yield literal
-        elif isinstance(literal, ast.CountAggregate):
-            yield from _all_atoms(literal.body)
-
-
 # ---- constants where a relation wants another kind of value -------------------------------------------------
 
 
 def _check_constants(ctx: Context, sigs: Signatures, clause: ast.PredicateClause) -> None:
-    for atom in _all_atoms(clause.body):
+    for atom in literal_atoms(clause.body):
         kinds = sigs.position_types(atom.predicate, len(atom.args))
         for index, (arg, position) in enumerate(zip(atom.args, kinds or ()), start=1):
             if not position or not isinstance(arg, ast.Name) or sigs.is_variable(arg.name):

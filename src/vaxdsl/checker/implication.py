@@ -72,15 +72,15 @@ def duration_point(duration: ast.Duration) -> tuple[int, int]:
     return months, days
 
 
-def _le(p, q) -> bool:
+def surely_le(p, q) -> bool:
     """``p <= q`` for certain."""
     if isinstance(p, tuple):
         return p[0] <= q[0] and p[1] <= q[1]
     return p <= q
 
 
-def _lt(p, q) -> bool:
-    return _le(p, q) and p != q
+def surely_lt(p, q) -> bool:
+    return surely_le(p, q) and p != q
 
 
 # ---- conditions -> disjunctive normal form --------------------------------------------------------------
@@ -230,8 +230,8 @@ def _bound_implies(premise: Bound, conclusion: Bound) -> bool:
     if conclusion.kind == "hi":
         p, q = q, p  # an upper bound p implies an upper bound q when p <= q
     if conclusion.strict and not premise.strict:
-        return _lt(q, p)
-    return _le(q, p)
+        return surely_lt(q, p)
+    return surely_le(q, p)
 
 
 def _selects_fewer(inner: tuple, outer: tuple) -> bool:

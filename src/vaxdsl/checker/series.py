@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .. import ast
 from .context import Context
-from .implication import _le, duration_point
+from .implication import surely_le, duration_point
 
 
 def check_series(ctx: Context) -> None:
@@ -40,10 +40,10 @@ def _check_dose(ctx: Context, dose: ast.SeriesDose) -> None:
                       if dose.number > 1 else "dose 1 has no earlier dose to count an interval from")
         elif start.kind != "nth" and dose.number == 1:
             ctx.error(start.span, "E223", "dose 1 has no earlier dose to count an interval from")
-    if dose.min_age is not None and dose.max_age is not None and _le(
+    if dose.min_age is not None and dose.max_age is not None and surely_le(
             duration_point(dose.max_age), duration_point(dose.min_age)):
         ctx.warning(dose.span, "W211", f"dose {dose.number} can never be valid: its max age is not after its min age")
     for allow in dose.allows:
-        if allow.from_age is not None and allow.before_age is not None and _le(
+        if allow.from_age is not None and allow.before_age is not None and surely_le(
                 duration_point(allow.before_age), duration_point(allow.from_age)):
             ctx.warning(allow.span, "W211", "this 'allow' never allows anything: 'before age' is not after 'from age'")

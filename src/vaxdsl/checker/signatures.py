@@ -37,12 +37,9 @@ class Signatures:
     def is_variable(self, name: str) -> bool:
         return name not in self.ctx.constants
 
-    def fits(self, atom_name: str, count: int) -> bool:
-        return self.arity.get(atom_name) == count
-
     def position_types(self, relation: str, count: int) -> list[set[str]] | None:
         """Kinds per position, or None for an unknown relation or a wrong number of arguments."""
-        if not self.fits(relation, count):
+        if self.arity.get(relation) != count:
             return None
         if relation in BUILTIN_TYPES:
             return [{kind} for kind in BUILTIN_TYPES[relation]]

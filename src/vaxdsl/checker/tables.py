@@ -12,6 +12,7 @@ from __future__ import annotations
 from .. import ast
 from .context import Context
 from .grades import GradeTable
+from .implication import duration_point, surely_le
 from .shadowing import is_unconditional, window_is_empty
 from .walk import atoms, conditions, dose_refs
 
@@ -33,6 +34,7 @@ def check_tables(ctx: Context) -> None:
                       f"vaccine group '{vaccine.id}' has no default outcome: add 'otherwise OUTCOME' or a last rule "
                       f"with no 'when' (students no rule matches would be non_compliant without saying so)")
         _check_conditions(ctx, vaccine)
+    _check_placements(ctx)
 
 
 def _check_tolerance(ctx: Context, days: int, span: ast.Span, what: str) -> None:
@@ -50,6 +52,20 @@ def _check_window(ctx: Context, rule: ast.Rule) -> None:
     elif start is not None and start == end:
         ctx.warning(where, "W202", f"rule '{rule.name}' is active on a single day ({start}); "
                                    f"'to' is inclusive, so this is rarely what is meant")
+
+
+def _check_placements(ctx: Context) -> None:
+    """``before``/``after`` only means something in ``extend vaccine``; elsewhere the loader ignores it."""
+    for layer in ctx.loaded.layers:
+        for vaccine in layer.vaccines:
+            if vaccine.extends_existing:
+                continue
+            for rule in vaccine.rules:
+                if rule.placement is not None:
+                    ctx.warning(rule.placement.span, "W212",
+                                f"'{rule.placement.where} \"{rule.placement.rule}\"' is ignored here: rules of a "
+                                f"'vaccine' declaration keep the order they are written in (placement is for "
+                                f"'extend vaccine')")
 
 
 def series_length(vaccine: ast.Vaccine) -> int | None:
@@ -70,10 +86,25 @@ def _check_conditions(ctx: Context, vaccine: ast.Vaccine) -> None:
             for ref in dose_refs(atom):
                 if ref.kind == "nth" and (ref.number < 1 or (length is not None and ref.number > length)):
                     ctx.warning(ref.span, "W205", f"dose {ref.number} never exists: {_doses(vaccine, length)}")
-            if isinstance(atom, ast.CountDoses) and atom.valid and length is not None:
+            if isinstance(atom, ast.CountDoses):
                 least = {">=": atom.count, ">": atom.count + 1, "=": atom.count}.get(atom.op)
-                if least is not None and least > length:
+                most = {"<=": atom.count, "<": atom.count - 1, "=": atom.count}.get(atom.op)
+                if most is not None and most < 0:
+                    ctx.warning(atom.span, "W205", "never holds: there is never a negative number of doses")
+                elif atom.valid and length is not None and least is not None and least > length:
                     ctx.warning(atom.span, "W205", f"never holds: {_doses(vaccine, length)}")
+            for low, high, span in _age_ranges(atom):
+                if surely_le(duration_point(high), duration_point(low)):
+                    ctx.warning(span, "W213", "this age range is empty: its upper end is not above its lower end")
+
+
+def _age_ranges(atom):
+    """``A .. B`` ranges of an atom (half-open: at least A, below B)."""
+    if isinstance(atom, ast.AgeBetween):
+        yield atom.low, atom.high, atom.span
+    age = atom.filter if isinstance(atom, ast.DoseAge) else getattr(atom, "age", None)
+    if isinstance(age, ast.AgeFilter) and age.op == ".." and age.high is not None:
+        yield age.low, age.high, age.span
 
 
 def _doses(vaccine: ast.Vaccine, length: int | None) -> str:

@@ -12,9 +12,6 @@ from collections.abc import Iterator
 
 from .. import ast
 
-COMPOUND = (ast.And, ast.Or, ast.Not)
-
-
 def atoms(condition: ast.Condition | None) -> Iterator[ast.Condition]:
     """Every leaf condition, in source order."""
     if condition is None:

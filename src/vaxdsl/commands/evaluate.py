@@ -1,0 +1,263 @@
+"""Evaluate every student's compliance with a ruleset, with the SQL engine (fast, all at once).
+
+Prints one record per student and vaccine group: student_id, vaccine, status, rule (the rule that
+decided it; empty when none did) and valid_doses. With --doses, one record per dose and group it
+counts toward instead: student_id, date, cvx, vaccine, valid, reason (why it is not valid) and
+dose_number (its number in the series when valid); a dose no product of the ruleset matches is
+listed once with an empty vaccine.
+
+The facts come from a fact folder (--facts: read, checked and loaded into a temporary database; bad
+rows are reported on stderr and skipped) or a fact database (--db, written by 'vaxdsl load'). The
+first evaluation of a database adds an index to it (doses by student) when it lacks one.
+Progress goes to stderr, so stdout (or --output) stays machine-readable.
+
+Exit status: 0 when the records were written; 1 when the ruleset has errors or the facts cannot be
+read; 2 for a bad argument.
+
+example:
+  vaxdsl evaluate minnesota --db facts.db --as-of 2025-09-02 > status.jsonl
+  vaxdsl evaluate rulesets/example-district.vax --facts facts/ --as-of 2025-09-02 --format csv --output status.csv
+  vaxdsl evaluate minnesota --db facts.db --as-of 2025-09-02 --student S0001 --student S0002 --format table
+  vaxdsl evaluate minnesota --db facts.db --as-of 2025-09-02 --doses --student S0001
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from datetime import date
+from pathlib import Path
+
+from .. import engine
+from ..compiler import compile_ruleset
+from ..errors import VaxError
+from ._common import load_checked, print_warnings
+
+NAME = "evaluate"
+HELP = "evaluate every student's compliance (SQL engine)"
+
+GROUP_FIELDS = ("student_id", "vaccine", "status", "rule", "valid_doses")
+DOSE_FIELDS = ("student_id", "date", "cvx", "vaccine", "valid", "reason", "dose_number")
+BIG = 20_000  # students from which progress is shown and the work is split across cores
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from None
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of workers (1 or more)")
+    return value
+
+
+def configure(parser):
+    parser.add_argument("ruleset", metavar="RULESET", help="ruleset file or bundled ruleset name")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--facts", metavar="DIR", help="folder of fact files (students, doses, exemptions)")
+    source.add_argument("--db", metavar="FILE", help="SQLite fact database (vaxdsl load)")
+    parser.add_argument("--as-of", required=True, type=_iso_date, metavar="YYYY-MM-DD",
+                        help="the effective date the status is computed for")
+    parser.add_argument("--format", choices=("jsonl", "csv", "table"), default="jsonl",
+                        help="output format (default: jsonl)")
+    parser.add_argument("--output", metavar="FILE", help="write the records here instead of stdout")
+    parser.add_argument("--student", action="append", metavar="ID", help="only this student (repeatable)")
+    parser.add_argument("--doses", action="store_true", help="one record per dose instead of per group")
+    parser.add_argument("--workers", type=_workers, metavar="N",
+                        help=f"connections to split a large population across (default: up to 2 cores)")
+
+
+def _progress(enabled: bool):
+    started = time.perf_counter()
+
+    def report(message: str) -> None:
+        if enabled:
+            print(f"[{time.perf_counter() - started:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+    return report
+
+
+def run(args) -> int:
+    loaded = load_checked(args.ruleset)
+    print_warnings(loaded.diagnostics, loaded.sources)
+    ruleset = loaded.ruleset
+    with ExitStack() as stack:
+        if args.facts:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="vaxdsl-"))
+            db_path = _load_facts(args, ruleset, Path(folder) / "facts.db")
+        else:
+            db_path = Path(args.db)
+        conn = engine.open_database(db_path, readonly=False) if os.access(db_path, os.W_OK) else \
+            engine.open_database(db_path, readonly=True)
+        stack.callback(conn.close)
+        total = conn.execute("SELECT count(*) FROM students").fetchone()[0]
+        big = args.student is None and total >= BIG
+        progress = _progress(big)
+        if not engine.prepare_database(conn, progress if big else None):
+            raise VaxError(f"{db_path}: read-only and without an index on doses(student_id, date): "
+                           "load it with 'vaxdsl load' first")
+        compiled = compile_ruleset(ruleset, args.as_of)
+        out = stack.enter_context(open(args.output, "w", encoding="utf-8", newline="")) if args.output else sys.stdout
+        writer = _Writer(out, args.format, DOSE_FIELDS if args.doses else GROUP_FIELDS)
+        if big:
+            progress(f"evaluating {total:,} students")
+        if args.doses:
+            records = engine.evaluate_doses(ruleset, conn, args.as_of, args.student, compiled=compiled,
+                                            progress=progress if big else None)
+            for record in records:
+                writer.dose(record)
+        else:
+            workers = args.workers or (min(2, os.cpu_count() or 1) if big else 1)
+            _write_groups(writer, conn, compiled, args.student, workers, progress if big else None)
+        writer.close()
+        if big:
+            progress(f"wrote {writer.count:,} records")
+    return 0
+
+
+def _load_facts(args, ruleset, db_path: Path) -> Path:
+    from ..factdb import build_database
+    from ..facts import read_fact_dir
+
+    facts = read_fact_dir(args.facts, products=ruleset.products, vaccines=ruleset.vaccines,
+                          today=max(date.today(), args.as_of),
+                          grades=[g.code for g in ruleset.grade_decls] or None)
+    for problem in facts.problems:
+        print(f"vaxdsl: {problem}", file=sys.stderr)
+    if facts.fatal:
+        raise VaxError(f"{args.facts}: a fact file cannot be used")
+    build_database(db_path, facts)
+    return db_path
+
+
+def _write_groups(writer, conn: sqlite3.Connection, compiled, students, workers: int, progress) -> None:
+    decisions = compiled.decisions
+    if students is not None:
+        for record in engine.evaluate(compiled.ruleset, conn, compiled.as_of, students, compiled=compiled):
+            writer.group(record.student_id, record.vaccine, record.status, record.rule, record.valid_doses)
+        return
+    prepared = engine.run_all(conn, compiled, workers=workers, progress=progress)
+    if progress:
+        progress("writing records")
+    for item in prepared:
+        try:
+            writer.rows(item.conn.execute("SELECT * FROM vx_result ORDER BY sid"), decisions)
+        finally:
+            item.close()
+            if item.conn is not conn:
+                item.conn.close()
+
+
+class _Writer:
+    """Records to text: JSON Lines, CSV or an aligned table; group records go through cached
+    fragments (a group's vaccine, status and rule repeat for many students)."""
+
+    def __init__(self, out, format: str, fields):
+        self.out = out
+        self.format = format
+        self.fields = fields
+        self.count = 0
+        self.table: list[tuple] = []
+        self.buffer: list[str] = []
+        self.fragments: dict = {}
+        if format == "csv":
+            self.out.write(",".join(fields) + "\r\n")
+
+    def _flush(self) -> None:
+        if self.buffer:
+            self.out.write("".join(self.buffer))
+            self.buffer.clear()
+
+    def _fragment(self, vaccine, status, rule) -> str:
+        key = (vaccine, status, rule)
+        found = self.fragments.get(key)
+        if found is None:
+            if self.format == "jsonl":
+                found = (f', "vaccine": {json.dumps(vaccine)}, "status": {json.dumps(status)}, '
+                         f'"rule": {json.dumps(rule)}, "valid_doses": ')
+            else:
+                found = "," + _csv_line([vaccine, status, rule or ""]) + ","
+            self.fragments[key] = found
+        return found
+
+    def _student(self, student_id: str) -> str:
+        if self.format == "jsonl":
+            return '{"student_id": ' + json.dumps(student_id)
+        return _csv_line([student_id])
+
+    def rows(self, rows, decisions) -> None:
+        if self.format == "table":
+            for row in rows:
+                for index, decision in enumerate(decisions):
+                    status, rule = decision.decode(row[2 + 2 * index])
+                    self.group(row[0], decision.vaccine, status, rule, row[3 + 2 * index])
+            return
+        close = "}\n" if self.format == "jsonl" else "\r\n"
+        codes: dict = {}
+        for row in rows:
+            head = self._student(row[0])
+            for index, decision in enumerate(decisions):
+                key = (index, row[2 + 2 * index])
+                fragment = codes.get(key)
+                if fragment is None:
+                    status, rule = decision.decode(key[1])
+                    fragment = codes[key] = self._fragment(decision.vaccine, status, rule)
+                self.buffer.append(f"{head}{fragment}{row[3 + 2 * index]}{close}")
+            self.count += len(decisions)
+            if len(self.buffer) > 50_000:
+                self._flush()
+
+    def group(self, student_id, vaccine, status, rule, valid_doses) -> None:
+        self.count += 1
+        if self.format == "table":
+            self.table.append((student_id, vaccine, status, rule or "", str(valid_doses)))
+            return
+        close = "}\n" if self.format == "jsonl" else "\r\n"
+        self.buffer.append(f"{self._student(student_id)}{self._fragment(vaccine, status, rule)}{valid_doses}{close}")
+        if len(self.buffer) > 50_000:
+            self._flush()
+
+    def dose(self, record) -> None:
+        self.count += 1
+        values = (record.student_id, record.date.isoformat(), record.cvx, record.vaccine, record.valid,
+                  record.reason, record.dose_number)
+        if self.format == "jsonl":
+            self.buffer.append(json.dumps(dict(zip(self.fields, values))) + "\n")
+        elif self.format == "csv":
+            shown = ["" if v is None else ("true" if v is True else "false" if v is False else v) for v in values]
+            self.buffer.append(_csv_line(shown) + "\r\n")
+        else:
+            self.table.append(tuple("" if v is None else ("yes" if v is True else "no" if v is False else str(v))
+                                    for v in values))
+        if len(self.buffer) > 50_000:
+            self._flush()
+
+    def close(self) -> None:
+        self._flush()
+        if self.format == "table":
+            header = tuple(self.fields)
+            widths = [max(len(str(row[i])) for row in [header, *self.table]) for i in range(len(header))]
+            for row in [header, *self.table]:
+                self.out.write("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() + "\n")
+        self.out.flush()
+
+
+def _csv_line(values) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(values)
+    return buffer.getvalue()

@@ -1,0 +1,173 @@
+"""CDSi calendar arithmetic as SQL expressions (docs/semantics.md, "Date arithmetic").
+
+Three representations of a date are used in the compiled SQL:
+
+* **text**: ISO ``YYYY-MM-DD``, as the fact database stores it (and as dose chunks carry it);
+* **jd**: SQLite's ``julianday(text)``, a REAL ending in ``.5`` (``2000-01-01`` is ``2451544.5``);
+  day arithmetic is plain addition, and because a jd is never a whole number it never equals an
+  integer, which keeps Datalog's "values of different types are never equal" for free;
+* **K**: the month key ``(year * 12 + month - 1) * 100 + day``, an integer whose order is the date order.
+
+Adding months is where SQLite's own ``date(d, '+1 month')`` goes wrong: it overflows Jan 31 + 1 month
+to Mar 3, where CDSi rolls forward to Mar 1. Two exact forms are used instead.
+
+**Exact jd form** (:func:`sql_add`): with ``F`` the first of the target month,
+``min(F + (day - 1), first of the month after F) + days``. Starting from the first of the month,
+SQLite's month modifiers never overflow, so both terms are exact.
+
+**Comparison form** (:func:`compare_shift`), much cheaper when only a comparison is needed:
+
+    u >= a + M months            <=>   K(u) >= K(a) + 100 * M                          (1)
+
+*Proof.* ``K(a) + 100 M`` is the key of the "virtual" date V = (year and month of a moved M months,
+day of a): adding M to ``year * 12 + month - 1`` is adding ``100 M`` to K. If V exists, a + M months
+is V and K order is date order. If V does not exist (day d > days in that month), CDSi gives X = the
+1st of the next month. For any real date u: if u is in V's month or before, K(u) <= key of that
+month's last day < K(V) and u < X, so both sides are false; if u is in a later month, K(u) >=
+(month index + 1) * 100 + 1 > K(V) (a day is below 100) and u >= X, so both sides are true. Only the
+day part of V is virtual, so the equivalence holds whichever month V falls in. QED.
+
+Days added after the months move to the other side (dates are integers of days): ``u >= (a + M) + D``
+iff ``u - D >= a + M``; strict and negated comparisons reduce to (1) through ``u > x <=> u - 1 >= x``
+and ``u < x <=> not (u >= x)``. So every test ``u OP a + duration`` costs one key of a shifted date.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import attrs
+
+from .. import ast
+from .. import dates as cdsi
+
+JD_OFFSET = 1721424.5  # julianday(d) = d.toordinal() + JD_OFFSET
+
+
+def jd(day: date) -> float:
+    return day.toordinal() + JD_OFFSET
+
+
+def jd_literal(day: date) -> str:
+    return repr(jd(day))
+
+
+def month_key(day: date) -> int:
+    return (day.year * 12 + day.month - 1) * 100 + day.day
+
+
+def months_days(duration) -> tuple[int, int]:
+    """(months, days) of an :class:`ast.Duration` (years as 12 months, weeks as 7 days)."""
+    return cdsi.months_and_days(duration)
+
+
+def sql_key_of_text(text_sql: str) -> str:
+    """K of an ISO date text expression."""
+    return f"((substr({text_sql},1,4)*12+substr({text_sql},6,2)-1)*100+substr({text_sql},9,2))"
+
+
+def sql_text_of_jd(jd_sql: str) -> str:
+    return f"date({jd_sql})"
+
+
+def sql_add(jd_sql: str, months: int, days: int) -> str:
+    """jd of ``date + months + days`` by the CDSi rule, exactly (see the module docstring)."""
+    out = jd_sql
+    if months:
+        first = f"julianday({jd_sql},'start of month','{months:+d} months')"
+        following = f"julianday({jd_sql},'start of month','{months + 1:+d} months')"
+        out = f"min({first}+(CAST(strftime('%d',{jd_sql}) AS INTEGER)-1),{following})"
+    if days:
+        out = f"({out}{days:+d})"
+    return out
+
+
+@attrs.frozen
+class DateExpr:
+    """A date in SQL, by whatever representations are at hand (at least one), or a constant."""
+
+    text: str | None = None  # ISO text
+    jd: str | None = None  # julianday
+    key: str | None = None  # K
+    const: date | None = None
+
+    @classmethod
+    def constant(cls, day: date) -> "DateExpr":
+        return cls(const=day)
+
+    def jd_sql(self) -> str:
+        if self.const is not None:
+            return jd_literal(self.const)
+        if self.jd is not None:
+            return self.jd
+        return f"julianday({self.text})"
+
+    def key_sql(self, shift_days: int = 0) -> str:
+        """K of this date minus ``shift_days`` days."""
+        if self.const is not None:
+            return str(month_key(self.const - timedelta(days=shift_days)))
+        if shift_days == 0:
+            if self.key is not None:
+                return self.key
+            if self.text is not None:
+                return sql_key_of_text(self.text)
+        base = self.jd_sql()
+        shifted = f"{base}{-shift_days:+d}" if shift_days else base
+        return sql_key_of_text(f"date({shifted})")
+
+
+_NEGATE = {">=": "<", ">": "<=", "<": ">=", "<=": ">", "=": "!=", "!=": "="}
+
+
+def relax(op: str, days: int, tolerance: int) -> int:
+    """The day part of a threshold moved ``tolerance`` days the easy way for ``op``."""
+    if op in (">=", ">"):
+        return days - tolerance
+    if op in ("<", "<="):
+        return days + tolerance
+    return days
+
+
+def compare_shift(u: DateExpr, op: str, a: DateExpr, months: int, days: int) -> str:
+    """SQL (0/1) for ``u OP a + months + days`` (CDSi arithmetic, the months first)."""
+    if u.const is not None and a.const is not None:
+        threshold = cdsi.add(a.const, (months, days))
+        return "1" if _py_compare(u.const, op, threshold) else "0"
+    if a.const is not None:
+        threshold = cdsi.add(a.const, (months, days))
+        return f"({u.jd_sql()} {_sql_op(op)} {jd_literal(threshold)})"
+    if months == 0:
+        right = a.jd_sql() if days == 0 else f"{a.jd_sql()}{days:+d}"
+        return f"({u.jd_sql()} {_sql_op(op)} {right})"
+
+    def at_least(shift: int) -> str:  # u - shift >= a + months  (1)
+        left, right = u.key_sql(shift), a.key_sql()
+        if u.const is not None:  # constant on one side: a single comparison of a's key
+            return f"({right} <= {int(left) - 100 * months})"
+        return f"({left} >= {right}+{100 * months})"
+
+    if op == ">=":
+        return at_least(days)
+    if op == ">":
+        return at_least(days + 1)
+    if op == "<":
+        return f"(NOT {at_least(days)})"
+    if op == "<=":
+        return f"(NOT {at_least(days + 1)})"
+    equal = f"({at_least(days)} AND NOT {at_least(days + 1)})"
+    return equal if op == "=" else f"(NOT {equal})"
+
+
+def _sql_op(op: str) -> str:
+    return "<>" if op == "!=" else op
+
+
+def _py_compare(left, op, right) -> bool:
+    return {
+        "<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right,
+        "=": left == right, "!=": left != right,
+    }[op]
+
+
+def negate(op: str) -> str:
+    return _NEGATE[op]

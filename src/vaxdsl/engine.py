@@ -1,0 +1,325 @@
+"""The SQL engine: runs a compiled ruleset (:mod:`vaxdsl.compiler`) on a fact database connection.
+
+    evaluate(ruleset, conn, as_of, student_ids=None) -> Iterator[GroupEvaluation]
+    evaluate_doses(ruleset, conn, as_of, student_ids=None) -> Iterator[DoseEvaluation]
+    Session(ruleset, conn, as_of).evaluate_student(student_id) -> StudentEvaluation   # re-evaluation
+
+Results are the records of :mod:`vaxdsl.results` (``trace`` stays empty), in student id order,
+each student's groups in ruleset order; they equal the reference interpreter's.
+
+Everything the engine creates is a ``TEMP`` table of the connection (named ``vx_*``), so the fact
+database is only read, with one exception: when ``doses`` has no index that yields a student's
+doses in ``(date, dose_id)`` order with their product columns, :func:`prepare_database` adds one
+(``vx_doses_by_student``), which the main statement needs to stream without sorting. A read-only
+database without it is evaluated through a sorted temporary copy instead (slower).
+
+A large evaluation can be split by student id ranges across worker connections (``workers``), each
+running the whole pipeline for its range in its own thread: SQLite releases the GIL while a
+statement runs, so the workers use separate cores.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+from pathlib import Path
+
+from . import ast
+from .compiler import CompiledQuery, Step, compile_ruleset
+from .errors import VaxError
+from .results import DoseEvaluation, GroupEvaluation, StudentEvaluation
+
+INDEX_NAME = "vx_doses_by_student"
+INDEX_COLUMNS = ("student_id", "date", "dose_id", "cvx", "mvx", "product_name")
+PRAGMAS = (
+    "PRAGMA temp_store = MEMORY",
+    "PRAGMA cache_size = -131072",  # 128 MiB of page cache per connection
+    "PRAGMA mmap_size = 268435456",
+)
+DOSE_CHUNK = 2000  # students per batch when listing doses
+
+Progress = Callable[[str], None]
+
+
+# ---- the fact database -------------------------------------------------------------------------
+
+
+def _casefold(text):
+    return text.casefold() if isinstance(text, str) else text
+
+
+def configure(conn: sqlite3.Connection) -> None:
+    for pragma in PRAGMAS:
+        conn.execute(pragma)
+    conn.create_function("vx_casefold", 1, _casefold, deterministic=True)
+
+
+def dose_order_index(conn: sqlite3.Connection) -> str | None:
+    """An index on ``doses`` that lists a student's doses in ``(date, dose_id)`` order, preferring one
+    that also holds the product columns (no table lookups); None if there is none."""
+    best, best_score = None, -1
+    for _, name, *_ in conn.execute("PRAGMA main.index_list(doses)").fetchall():
+        columns = [row[2] for row in conn.execute(f"PRAGMA main.index_info({_quote(name)})")]
+        if columns[:2] != ["student_id", "date"]:
+            continue
+        rest = columns[2:]
+        if rest and rest[0] != "dose_id":
+            continue  # same-day doses would come out of id order
+        score = 1 + all(c in columns for c in ("cvx", "mvx", "product_name"))
+        if score > best_score:
+            best, best_score = name, score
+    return best if best_score == 2 else (best or None)
+
+
+def covering(conn: sqlite3.Connection) -> bool:
+    name = dose_order_index(conn)
+    if name is None:
+        return False
+    columns = [row[2] for row in conn.execute(f"PRAGMA main.index_info({_quote(name)})")]
+    return all(c in columns for c in ("cvx", "mvx", "product_name"))
+
+
+def prepare_database(conn: sqlite3.Connection, progress: Progress | None = None) -> bool:
+    """Add the covering dose index if the database lacks it and can be written; True when present."""
+    if covering(conn):
+        return True
+    try:
+        started = time.perf_counter()
+        if progress:
+            progress("indexing doses by student (once per database)")
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {INDEX_NAME} ON doses({', '.join(INDEX_COLUMNS)})")
+        conn.commit()
+        if progress:
+            progress(f"indexed doses in {time.perf_counter() - started:.1f} s")
+        return True
+    except sqlite3.OperationalError:  # read-only: evaluate without it
+        return False
+
+
+def database_path(conn: sqlite3.Connection) -> str | None:
+    for _, name, file in conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return file or None
+    return None
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# ---- one prepared connection -------------------------------------------------------------------
+
+
+class Prepared:
+    """A connection with a compiled ruleset's temporary tables set up."""
+
+    def __init__(self, conn: sqlite3.Connection, compiled: CompiledQuery):
+        self.conn = conn
+        self.compiled = compiled
+        self._isolation = conn.isolation_level
+        conn.isolation_level = None  # autocommit: the engine only writes temporary tables
+        configure(conn)
+        for (name,) in conn.execute("SELECT name FROM sqlite_temp_master WHERE type = 'table' AND name LIKE 'vx\\_%' "
+                                    "ESCAPE '\\'").fetchall():
+            conn.execute(f"DROP TABLE temp.{_quote(name)}")
+        if dose_order_index(conn) is None:
+            raise VaxError("the fact database has no index on doses(student_id, date): "
+                           "rebuild it with 'vaxdsl load' or open it writable once")
+        for sql in compiled.setup_statements():
+            conn.execute(sql)
+        self.run_steps(compiled.static_steps())
+        self.main = {}
+
+    def close(self) -> None:
+        self.conn.isolation_level = self._isolation
+
+    def run_steps(self, steps: list[Step], params=None, progress: Progress | None = None) -> None:
+        index = 0
+        while index < len(steps):
+            step = steps[index]
+            if step.kind == "fixpoint":
+                group = []
+                while index < len(steps) and steps[index].kind == "fixpoint" and steps[index].label == step.label:
+                    group.append(steps[index])
+                    index += 1
+                while True:
+                    added = sum(self._execute(s.sql, params).rowcount for s in group)
+                    if added <= 0:
+                        break
+                continue
+            if progress and step.label:
+                progress(step.label)
+            self._execute(step.sql, params)
+            index += 1
+
+    def _execute(self, sql: str, params):
+        try:
+            return self.conn.execute(sql, params or {})
+        except sqlite3.Error as error:
+            raise VaxError(f"the compiled SQL failed: {error}") from None
+
+    def run(self, mode: str, params=None, progress: Progress | None = None) -> None:
+        """Fill ``vx_result`` for the students of ``mode``."""
+        compiled = self.compiled
+        self.run_steps(compiled.steps(mode, static=False), params, progress)
+        if progress:
+            progress("rules")
+        if mode not in self.main:
+            self.main[mode] = "INSERT INTO vx_result " + compiled.main_sql(mode)
+        self._execute(self.main[mode], params)
+        self.run_steps(compiled.slow_steps(), params, progress)
+
+    def select(self, students: Iterable[str]) -> None:
+        self.conn.execute("DELETE FROM vx_sel")
+        self.conn.executemany("INSERT OR IGNORE INTO vx_sel VALUES (?)", ((s,) for s in students))
+
+    def results(self) -> Iterator[GroupEvaluation]:
+        decisions = self.compiled.decisions
+        for row in self.conn.execute("SELECT * FROM vx_result ORDER BY sid"):
+            student = row[0]
+            for index, decision in enumerate(decisions):
+                status, rule = decision.decode(row[2 + 2 * index])
+                yield GroupEvaluation(student, decision.vaccine, status, rule, row[3 + 2 * index])
+
+    def dose_rows(self, mode: str, params=None) -> Iterator[DoseEvaluation]:
+        compiled = self.compiled
+        groups = [v.id for v in compiled.vaccines]
+        products = [p.id for p in compiled.catalog.products]
+        self._execute("DELETE FROM vx_walk", None)
+        self._execute(compiled.walk_sql(mode, list(range(1, len(groups) + 1))), params)
+        for sid, g, dose_id, day, cvx, pid, reason, number in self._execute(compiled.doses_sql(mode), params):
+            if g is None:
+                yield DoseEvaluation(sid, dose_id, date.fromisoformat(day), cvx, "", None, False, None, None)
+            else:
+                yield DoseEvaluation(sid, dose_id, date.fromisoformat(day), cvx, groups[g - 1], products[pid - 1],
+                                     reason == 0, compiled.reasons.name(reason), number)
+
+
+# ---- the public functions ------------------------------------------------------------------------
+
+
+def evaluate(ruleset: ast.Ruleset, conn: sqlite3.Connection, as_of: date, student_ids=None, *,
+             workers: int = 1, progress: Progress | None = None,
+             compiled: CompiledQuery | None = None) -> Iterator[GroupEvaluation]:
+    """Every (student, vaccine group) outcome, in student id order (only ``student_ids`` if given)."""
+    compiled = compiled or compile_ruleset(ruleset, as_of)
+    if student_ids is not None:
+        prepared = Prepared(conn, compiled)
+        try:
+            prepared.select(student_ids)
+            prepared.run("list", progress=progress)
+            yield from prepared.results()
+        finally:
+            prepared.close()
+        return
+    for prepared in run_all(conn, compiled, workers=workers, progress=progress):
+        try:
+            yield from prepared.results()
+        finally:
+            prepared.close()
+
+
+def run_all(conn: sqlite3.Connection, compiled: CompiledQuery, workers: int = 1,
+            progress: Progress | None = None) -> list[Prepared]:
+    """Evaluate every student, split over ``workers`` connections; the prepared connections hold
+    the results (``vx_result``), in student id order when read one after the other."""
+    path = database_path(conn)
+    if workers <= 1 or path is None:
+        prepared = Prepared(conn, compiled)
+        prepared.run("all", progress=progress)
+        return [prepared]
+    bounds = _split(conn, workers)
+    connections = [conn] + [sqlite3.connect(path, check_same_thread=False) for _ in bounds[1:]]
+    prepared: list[Prepared | None] = [None] * len(bounds)
+    errors: list[BaseException] = []
+
+    def work(index: int) -> None:
+        try:
+            item = Prepared(connections[index], compiled)
+            lo, hi = bounds[index]
+            item.run("range", {"lo": lo, "hi": hi}, progress if index == 0 else None)
+            prepared[index] = item
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(bounds))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return [p for p in prepared if p is not None]
+
+
+def _split(conn: sqlite3.Connection, workers: int) -> list[tuple]:
+    total = conn.execute("SELECT count(*) FROM students").fetchone()[0]
+    cuts = []
+    for k in range(1, workers):
+        row = conn.execute("SELECT student_id FROM students ORDER BY student_id LIMIT 1 OFFSET ?",
+                           (total * k // workers,)).fetchone()
+        if row is not None and (not cuts or row[0] > cuts[-1]):
+            cuts.append(row[0])
+    edges = [""] + cuts + [b"\xff"]
+    return list(zip(edges, edges[1:]))
+
+
+def evaluate_doses(ruleset: ast.Ruleset, conn: sqlite3.Connection, as_of: date, student_ids=None, *,
+                   compiled: CompiledQuery | None = None, progress: Progress | None = None) -> Iterator[DoseEvaluation]:
+    """Every dose on or before ``as_of``, per group it counts toward (valid, reason, number), then the
+    doses no product matches; in student id order, then as docs/semantics.md lists them."""
+    compiled = compiled or compile_ruleset(ruleset, as_of)
+    prepared = Prepared(conn, compiled)
+    try:
+        if student_ids is None:
+            ids = [row[0] for row in conn.execute("SELECT student_id FROM students ORDER BY student_id")]
+        else:
+            ids = sorted(set(student_ids))
+        for start in range(0, len(ids), DOSE_CHUNK):
+            prepared.select(ids[start:start + DOSE_CHUNK])
+            prepared.run_steps(compiled.steps("list", static=False))
+            if progress and start:
+                progress(f"doses: {start:,} of {len(ids):,} students")
+            yield from prepared.dose_rows("list")
+    finally:
+        prepared.close()
+
+
+class Session:
+    """A compiled ruleset on a prepared connection, for evaluating students one at a time cheaply
+    (after a new dose is recorded, say): each call runs the pipeline for that student only."""
+
+    def __init__(self, ruleset: ast.Ruleset, conn: sqlite3.Connection, as_of: date):
+        self.compiled = compile_ruleset(ruleset, as_of)
+        self.prepared = Prepared(conn, self.compiled)
+
+    def evaluate_student(self, student_id: str, doses: bool = False) -> StudentEvaluation:
+        prepared = self.prepared
+        prepared.select([student_id])
+        prepared.run("list")
+        groups = tuple(prepared.results())
+        dose_rows = tuple(prepared.dose_rows("list")) if doses else ()
+        return StudentEvaluation(student_id, groups, dose_rows)
+
+    def close(self) -> None:
+        self.prepared.close()
+
+
+def open_database(path, readonly: bool = False) -> sqlite3.Connection:
+    file = Path(path)
+    if not file.is_file():
+        raise VaxError(f"{file}: no such fact database")
+    uri = f"{file.resolve().as_uri()}?mode={'ro' if readonly else 'rw'}"
+    try:
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error as error:
+        raise VaxError(f"{file}: not a fact database ({error})") from None
+    missing = [t for t in ("students", "doses", "exemptions") if t not in present]
+    if missing:
+        conn.close()
+        raise VaxError(f"{file}: not a fact database (no table {', '.join(missing)})")
+    return conn
