@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from .. import ast
+from ..graphs import component_of
 from .context import BUILTIN_TYPES, TYPE_WORDS, Context, did_you_mean
 from .signatures import Signatures
 from .walk import atoms, conditions, literal_atoms
@@ -113,7 +114,7 @@ def _check_reject_dependencies(ctx: Context, sigs: Signatures, reject: ast.Rejec
 
 
 def _check_strata(ctx: Context, sigs: Signatures) -> None:
-    component = _components({name: [a.predicate for a, _ in edges] for name, edges in sigs.dependencies.items()})
+    component = component_of({name: [a.predicate for a, _ in edges] for name, edges in sigs.dependencies.items()})
     for clause in ctx.ruleset.predicates:
         if clause.name not in sigs.clauses:
             continue
@@ -128,47 +129,6 @@ def _check_strata(ctx: Context, sigs: Signatures) -> None:
                               f"'{clause.name}' depends on itself through {how} (via '{atom.predicate}'): "
                               f"negation and counting must refer to predicates defined without them")
                     break
-
-
-def _components(graph: dict[str, list[str]]) -> dict[str, int]:
-    """Strongly connected components (Tarjan, iterative): node -> component number."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    component: dict[str, int] = {}
-    stack: list[str] = []
-    counter = 0
-    for root in graph:
-        if root in index:
-            continue
-        work = [(root, iter(graph.get(root, ())))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        while work:
-            node, children = work[-1]
-            child = next(children, None)
-            if child is not None:
-                if child not in graph:
-                    continue  # built-in relations are leaves
-                if child not in index:
-                    index[child] = low[child] = counter
-                    counter += 1
-                    stack.append(child)
-                    work.append((child, iter(graph.get(child, ()))))
-                elif child not in component:
-                    low[node] = min(low[node], index[child])
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                while True:
-                    member = stack.pop()
-                    component[member] = index[node]
-                    if member == node:
-                        break
-    return component
 
 
 def _check_unused(ctx: Context, sigs: Signatures, roots: list[str]) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from .. import ast
+from ..graphs import reachable
 from .context import BUILTIN_TYPES, Context
 from .walk import literal_atoms
 
@@ -86,15 +87,8 @@ class Signatures:
 
     def reachable(self, roots) -> set[str]:
         """Every relation the roots use, directly or through other predicates (roots included)."""
-        seen: set[str] = set()
-        stack = list(roots)
-        while stack:
-            name = stack.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            stack.extend(atom.predicate for atom, _ in self.dependencies.get(name, ()))
-        return seen
+        return reachable({name: [atom.predicate for atom, _ in edges] for name, edges in self.dependencies.items()},
+                         roots)
 
 
 def _body_atoms(body, guarded: bool):

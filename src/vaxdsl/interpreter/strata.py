@@ -10,46 +10,19 @@ stratum, so a strict edge inside one component makes the program unstratifiable.
 from __future__ import annotations
 
 from ..errors import VaxError
+from ..graphs import strongly_connected_components
 
 
 def stratify(dependencies: dict[str, set[tuple[str, bool]]]) -> list[tuple[str, ...]]:
-    """Strongly connected components of the derived predicates, dependencies first (Tarjan).
+    """Strongly connected components of the derived predicates, dependencies first.
 
     ``dependencies`` maps each derived predicate to the (predicate, strict) pairs it uses; built-in
     relations may appear and are ignored. Raises :class:`VaxError` when a negation or a count
     refers to its own component.
     """
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    components: list[tuple[str, ...]] = []
-
-    def connect(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        for target, _strict in sorted(dependencies[node]):
-            if target not in dependencies:
-                continue
-            if target not in index:
-                connect(target)
-                low[node] = min(low[node], low[target])
-            elif target in on_stack:
-                low[node] = min(low[node], index[target])
-        if low[node] == index[node]:
-            component = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.append(member)
-                if member == node:
-                    break
-            components.append(tuple(sorted(component)))
-
-    for node in sorted(dependencies):
-        if node not in index:
-            connect(node)
+    components = strongly_connected_components(
+        {name: [target for target, _strict in targets] for name, targets in dependencies.items()}
+    )
     for component in components:
         for name in component:
             for target, strict in sorted(dependencies[name]):
