@@ -225,21 +225,25 @@ def exemption_outcomes(vocab: Vocabulary = DEFAULT):
     return st.lists(st.builds(ast.ExemptionOutcome, vocab.kinds, vocab.outcomes), max_size=2).map(tuple)
 
 
-@st.composite
-def vaccines(draw, vocab: Vocabulary = DEFAULT, extension: bool | None = None) -> ast.Vaccine:
-    extends_existing = draw(st.booleans()) if extension is None else extension
-    return ast.Vaccine(
-        id=draw(vocab.vaccines),
-        name="" if extends_existing else draw(texts()),
-        locked=False if extends_existing else draw(st.booleans()),
-        doc=draw(st.just("") | docs()),
-        applies=draw(st.none() | conditions(vocab, max_leaves=4)),
-        series=draw(st.none() | series(vocab)),
-        rules=tuple(draw(st.lists(rules(vocab, placements=extends_existing), max_size=4))),
-        otherwise=draw(st.none() | vocab.outcomes),
-        exemption_outcomes=draw(exemption_outcomes(vocab)),
-        extends_existing=extends_existing,
+def vaccines(vocab: Vocabulary = DEFAULT, extension: bool | None = None) -> st.SearchStrategy[ast.Vaccine]:
+    """Vaccine groups, or (``extension``) ``extend vaccine`` blocks, whose rules may have placements."""
+    declared = st.builds(
+        ast.Vaccine,
+        id=vocab.vaccines, name=texts(), locked=st.booleans(), doc=st.just("") | docs(),
+        applies=st.none() | conditions(vocab, max_leaves=4), series=st.none() | series(vocab),
+        rules=st.lists(rules(vocab), max_size=4).map(tuple), otherwise=st.none() | vocab.outcomes,
+        exemption_outcomes=exemption_outcomes(vocab),
     )
+    extended = st.builds(
+        ast.Vaccine,
+        id=vocab.vaccines, doc=st.just("") | docs(),
+        applies=st.none() | conditions(vocab, max_leaves=4), series=st.none() | series(vocab),
+        rules=st.lists(rules(vocab, placements=True), max_size=4).map(tuple), otherwise=st.none() | vocab.outcomes,
+        exemption_outcomes=exemption_outcomes(vocab), extends_existing=st.just(True),
+    )
+    if extension is None:
+        return st.one_of(declared, extended)
+    return extended if extension else declared
 
 
 def products(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Product]:
@@ -330,34 +334,42 @@ def ruleset_texts(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[str]:
     return rulesets(vocab).map(format_ruleset)
 
 
-@st.composite
-def commented_texts(draw, text_strategy=None) -> tuple[str, list[str]]:
-    """Source text with ``# comments`` sprinkled on their own lines and at line ends (never inside a
-    doc string), and the list of comments added."""
-    text = draw(text_strategy if text_strategy is not None else ruleset_texts())
-    lines = text.split("\n")
-    in_doc = lines_inside_docs(lines)
-    added: list[str] = []
-    out: list[str] = []
-    comment = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=12).map(
-        lambda body: ("# " + body).rstrip())
-    for index, line in enumerate(lines):
-        if not in_doc[index] and draw(st.integers(0, 5)) == 0:
-            c = draw(comment)
-            added.append(c)
-            out.append(" " * draw(st.integers(0, 6)) + c)
-            if draw(st.booleans()):
-                out.append("")
-        if line.strip() and not in_doc[index] and not line.rstrip().endswith('"""') and draw(st.integers(0, 4)) == 0:
-            c = draw(comment)
-            added.append(c)
-            line = line + " " + c
-        out.append(line)
-    if draw(st.booleans()):
-        c = draw(comment)
-        added.append(c)
-        out.append(c)
-    return "\n".join(out), added
+_COMMENT = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=12).map(
+    lambda body: ("# " + body).rstrip())
+
+
+def commented_texts(text_strategy: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[tuple[str, list[str]]]:
+    """Source text (default: :func:`ruleset_texts`) with ``# comments`` sprinkled on their own lines
+    and at line ends (never inside a doc string), and the list of comments added."""
+    texts_ = text_strategy if text_strategy is not None else ruleset_texts()
+    one_in_five, one_in_six, indents = st.integers(0, 4), st.integers(0, 5), st.integers(0, 6)
+
+    @st.composite
+    def sprinkle(draw):
+        text = draw(texts_)
+        lines = text.split("\n")
+        in_doc = lines_inside_docs(lines)
+        added: list[str] = []
+        out: list[str] = []
+        for index, line in enumerate(lines):
+            if not in_doc[index] and draw(one_in_six) == 0:
+                comment = draw(_COMMENT)
+                added.append(comment)
+                out.append(" " * draw(indents) + comment)
+                if draw(st.booleans()):
+                    out.append("")
+            if line.strip() and not in_doc[index] and draw(one_in_five) == 0:
+                comment = draw(_COMMENT)
+                added.append(comment)
+                line = line + " " + comment
+            out.append(line)
+        if draw(st.booleans()):
+            comment = draw(_COMMENT)
+            added.append(comment)
+            out.append(comment)
+        return "\n".join(out), added
+
+    return sprinkle()
 
 
 def lines_inside_docs(lines: list[str]) -> list[bool]:

@@ -188,13 +188,15 @@ class Prepared:
         compiled = self.compiled
         groups = [v.id for v in compiled.vaccines]
         products = [p.id for p in compiled.catalog.products]
+        members = compiled.catalog.members
         self._execute("DELETE FROM vx_walk", None)
         self._execute(compiled.walk_sql(mode, list(range(1, len(groups) + 1))), params)
         for sid, g, dose_id, day, cvx, pid, reason, number in self._execute(compiled.doses_sql(mode), params):
             if g is None:
                 yield DoseEvaluation(sid, dose_id, date.fromisoformat(day), cvx, "", None, False, None, None)
             else:
-                yield DoseEvaluation(sid, dose_id, date.fromisoformat(day), cvx, groups[g - 1], products[pid - 1],
+                yield DoseEvaluation(sid, dose_id, date.fromisoformat(day), cvx, groups[g - 1],
+                                     products[members[g][pid - 1] - 1],
                                      reason == 0, compiled.reasons.name(reason), number)
 
 

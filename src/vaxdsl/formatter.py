@@ -5,19 +5,22 @@ is merged. :func:`format_ruleset` writes a tree without comments (for tools that
 
 The layout reads like the vendor's rule tables:
 
-- top-level declarations in source order, a blank line between them; consecutive ``product`` lines,
-  and consecutive clauses of one predicate, are kept together;
+- top-level declarations in source order, a blank line between them; consecutive ``product`` lines
+  stay together, and so do predicate clauses written together (without a source: clauses of one name);
 - two spaces of indentation; inside a vaccine group: doc, ``applies``, ``exemption`` lines,
-  ``series``, the rule table, ``otherwise``;
+  ``series``, the rule table, ``otherwise``; one blank line is kept between the statements of a block
+  where the source had any (paragraphs of a rule table), never after ``{`` or before ``}``;
 - a rule is a ``rule "NAME" => OUTCOME [before|after "RULE"]`` line, then one indented line each for
   its doc, ``tolerance``, ``active`` and ``when`` (a rule that always matches has no ``when``);
 - a series dose is one row, ``dose 2 { min age 13 months  min interval 4 weeks }`` (two spaces
-  between requirements), or a block when the row does not fit;
-- conditions longer than the line wrap before ``and``/``or`` with two more spaces of indentation;
-  parentheses only where the tree needs them (``not`` binds tightest, then ``and``, then ``or``);
+  between requirements), or a block when the row does not fit; long ``allow`` lists wrap after commas;
+- a condition that does not fit its line puts each operand of ``and``/``or`` on its own line,
+  operator first, two spaces further in (nested groups the same way); parentheses only where the
+  tree needs them (``not`` binds tightest, then ``and``, then ``or``); predicate bodies fill lines;
 - durations say ``1 month`` / ``2 months``, counts ``at least 1 valid dose`` / ``2 valid doses``,
-  ``no valid doses``; strings are re-escaped; a doc that does not fit one line becomes a block whose
-  text starts on the line after the opening quotes, indented like its item.
+  ``no valid doses``; grade codes as the parser normalised them (``07``); strings are re-escaped; a
+  doc of one line stays on one line, else it becomes a block whose text starts on the line
+  after the opening quotes, indented like its item.
 
 Comments are attached to the nearest piece of the layout by position: a comment on its own line
 stays above the piece that follows it (or before the ``}`` that ends its block), a comment after code
@@ -78,7 +81,7 @@ Pos = tuple[int, int]  # (line, column), 1-based, like Lark's
 
 _TOKEN = re.compile(
     r'(?P<space>\s+)|(?P<comment>#[^\n]*)|(?P<doc>"""(?:.|\n)*?""")|(?P<string>"(?:[^"\\\n]|\\.)*")'
-    r"|(?P<date>\d{4}-\d{2}-\d{2})|(?P<word>\w+)|(?P<symbol>=>|:-|\.\.|[<>!]=|.)"
+    r"|(?P<date>\d{4}-\d{2}-\d{2})|(?P<int>\d+)|(?P<word>[A-Za-z_]\w*)|(?P<symbol>=>|:-|\.\.|[<>!]=|.)"
 )
 
 

@@ -24,6 +24,7 @@ Every statement is produced for a **student filter** mode: ``all``, ``range`` (`
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import cached_property
 
@@ -34,10 +35,10 @@ from ..errors import VaxError
 from . import datalog as datalog_pass
 from . import products as products_pass
 from .conditions import KIND_BITS, OTHER_KIND_BIT, GradeIndex, GroupConditions, Row
-from .dates import DateExpr, jd_literal, sql_add, sql_key_of_text
-from .series import (DATE_WIDTH, ID_WIDTH, DoseRefs, Reasons, SeriesChecks, chunk_id, chunk_pid, chunk_text,
+from .dates import DateExpr, jd_literal, key_of_number, sql_add, sql_key_of_text
+from .series import (DATE_WIDTH, ID_WIDTH, DoseRefs, Reasons, SeriesChecks, chunk_id, chunk_pid, chunk_day, day_chunk,
                      forced_students_sql, pad_id, reject_call_sql)
-from .sql import layer, lit
+from .sql import lit, pipeline
 from .tables import Decisions, decision_sql, decisions
 
 __all__ = ["compile_ruleset", "CompiledQuery", "Step", "MODES"]
@@ -86,10 +87,9 @@ class CompiledQuery:
         self.wide = self.width + ID_WIDTH  # chunk width with the dose id
         self.row = Row(self.catalog, as_of, self.grades)
         self.decisions: tuple[Decisions, ...] = tuple(decisions(ruleset, v) for v in self.vaccines)
-        roots = set()
-        for call in _calls(ruleset):
-            roots.add(call.name)
-        self.datalog = datalog_pass.Datalog(ruleset, as_of, roots)
+        roots = {call.name for call in _calls(ruleset)}
+        rejected = {r.call.name for v in self.vaccines for r in (v.series.rejects if v.series else ())}
+        self.datalog = datalog_pass.Datalog(ruleset, as_of, roots, rejected)
         for call in _calls(ruleset):
             if call.name not in self.datalog.arity:
                 raise VaxError(f"no predicate or built-in relation named '{call.name}' (run vaxdsl check)")
@@ -102,8 +102,9 @@ class CompiledQuery:
         self._checks = {}
         for g, vaccine in enumerate(self.vaccines, start=1):
             if vaccine.series is not None:
-                self._checks[g] = SeriesChecks(vaccine, self.catalog, self.reasons, self._age_column, None)
-        self._fast_sql = {g: self._fast_failure(g) for g in self._checks}
+                self._checks[g] = SeriesChecks(vaccine, g, self.catalog, self.reasons, self._age_column, None)
+        self._keys: dict[str, str] = {}  # month-key columns the fast path asked for
+        self._fast_sql = {g: self._fast_walk(g) for g in self._checks}
         # the walk's checks register ages too: build them before the birth table is fixed
         self._walk_reason = self._walk_reason_sql(student="w.sid", sources=self.sources("all"))
         self.ages = dict(self.row.ages)
@@ -114,8 +115,18 @@ class CompiledQuery:
         return self.row.age(duration)
 
     def _condition_call(self, call: ast.Call) -> str:
-        # the wide row's student is ``sid``; sources are mode-independent for derived predicates
-        return reject_call_sql(call, "sid", None, self._call_sources, self.datalog.constants)
+        """A predicate call in a condition; the wide row's student is ``sid``."""
+        values = []
+        for arg in call.args:
+            if isinstance(arg, ast.Student):
+                values.append("sid")
+            elif isinstance(arg, ast.CurrentDose):
+                values.append("NULL")  # no current dose outside a series: never equal
+            elif isinstance(arg, ast.Name):
+                values.append(lit(arg.name))
+            else:
+                values.append(lit(arg.value))
+        return self.datalog.call_sql(call.name, values, self._call_sources)
 
     def _call_sources(self, name: str) -> str:
         return self.sources("all")(name)
@@ -129,6 +140,9 @@ class CompiledQuery:
             "grade": (f"(SELECT student_id AS c0, grade AS c1 FROM students "
                       f"WHERE grade IS NOT NULL AND grade <> '' AND {F('student_id')})"),
             "dose": "vx_dose",
+            "dose:direct": (f"(SELECT d.student_id AS c0, d.dose_id AS c1, julianday(d.date) AS c2, p.id AS c3 "
+                            f"FROM doses d JOIN vx_resolve r ON r.rkey = {products_pass.resolution_key(self.catalog, 'd')} "
+                            f"JOIN vx_product p ON p.pid = r.pid WHERE d.date <= {E})"),
             "counts": "vx_rel_counts",
             "live": "vx_rel_live",
             "exemption": (f"(SELECT DISTINCT student_id AS c0, vaccine AS c1, kind AS c2 FROM exemptions "
@@ -266,99 +280,149 @@ class CompiledQuery:
 
     # ---- Stage A: one row per student ---------------------------------------------------------------
 
-    def stage_a(self, mode: str, with_ids: bool = False, groups=None, extras: bool = True) -> str:
+    def stage_a_parts(self, mode: str, with_ids: bool = False, groups=None,
+                      extras: bool = True) -> tuple[list[tuple[str, str]], str]:
+        """(columns, FROM ... GROUP BY) of the per-student aggregate over the student's doses."""
         F = student_filter(mode)
         E = lit(self.E)
         key = products_pass.resolution_key(self.catalog, "d")
-        chunk = "d.date || m.pcode" + (f" || {pad_id('d.dose_id')}" if with_ids else "")
-        columns = ["s.student_id AS sid", "s.birth_date AS birth"]
+        chunk = f"{day_chunk('d.date')} || m.pcode" + (f" || {pad_id('d.dose_id')}" if with_ids else "")
+        columns = [("sid", "s.student_id"), ("birth", "s.birth_date")]
         joins = []
         if extras:
-            columns += ["s.grade AS grade", "b.bk AS bk"]
-            columns += [f"b.{c} AS {c}" for c in self.ages.values()]
-            columns.append("gr.gb AS gb")
+            columns += [("grade", "s.grade"), ("bk", "b.bk")]
+            columns += [(c, f"b.{c}") for c in self.ages.values()]
+            columns.append(("gb", "gr.gb"))
             for g in range(1, len(self.vaccines) + 1):
-                columns += [f"e.x_{g} AS x_{g}", f"e.xu_{g} AS xu_{g}"]
-            columns.append("(f.sid IS NOT NULL) AS forced")
+                columns += [(f"x_{g}", f"e.x_{g}"), (f"xu_{g}", f"e.xu_{g}")]
+            columns.append(("forced", "(f.sid IS NOT NULL)"))
             joins += ["LEFT JOIN vx_birth b ON b.birth = s.birth_date",
                       "LEFT JOIN vx_grade gr ON gr.code = s.grade",
                       "LEFT JOIN vx_exm e ON e.sid = s.student_id",
                       "LEFT JOIN vx_forced f ON f.sid = s.student_id"]
         for g in (groups or range(1, len(self.vaccines) + 1)):
-            columns.append(f"group_concat(CASE WHEN m.g = {g} THEN {chunk} END, '') AS s_{g}")
+            columns.append((f"s_{g}", f"group_concat({chunk}, '') FILTER (WHERE m.g = {g})"))
         if extras:
-            columns += [f"{expr} AS {name}" for expr, name in self.row.aggregates.items()]
+            columns += [(name, expr) for expr, name in self.row.aggregates.items()]
         joins += [f"LEFT JOIN doses d ON d.student_id = s.student_id AND d.date <= {E}",
                   f"LEFT JOIN vx_map m ON m.rkey = {key}"]
-        return (f"SELECT {', '.join(columns)}\nFROM students s\n" + "\n".join(joins)
-                + f"\nWHERE {F('s.student_id')}\nGROUP BY s.student_id")
+        return columns, ("FROM students s\n" + "\n".join(joins)
+                         + f"\nWHERE {F('s.student_id')}\nGROUP BY s.student_id")
+
+    def stage_a(self, mode: str, with_ids: bool = False, groups=None, extras: bool = True) -> str:
+        columns, rest = self.stage_a_parts(mode, with_ids, groups, extras)
+        return f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in columns)}\n{rest}"
 
     # ---- the fast path ----------------------------------------------------------------------------------
 
-    def _fast_failure(self, g: int) -> str:
-        """First failing dose position of group g (NULL when none), judged by the fast path."""
+    def _unit(self) -> int:
+        return 10 ** self.catalog.width  # chunk integer = day * unit + group code
+
+    def _dose(self, g: int, i: int) -> DoseRefs:
+        """Dose chunk i of group g in the fast path: the chunk as an integer ``x_g_i`` (day number and
+        group code), and month keys (for month intervals) decoded in the first layer."""
+        def keyer(shift: int, g=g, i=i) -> str:
+            name = f"kn_{g}_{i}_{'m' if shift < 0 else 'p'}{abs(shift)}"
+            day = chunk_day(f"s_{g}", str(i), self.width)
+            self._keys[name] = f"CAST(strftime('%Y%m%d', {day}{-shift:+d}) AS INTEGER)"
+            return key_of_number(name)
+
+        unit = self._unit()
+        return DoseRefs(DateExpr(jd=f"(x_{g}_{i}/{unit}+0.5)", keyer=keyer), f"(x_{g}_{i}%{unit})", None, None)
+
+    def _fast_walk(self, g: int) -> str:
+        """``wk_g`` = n + 64 * skip + 4096 * open: the group's valid doses by the fast path (n), the
+        dose it skipped as invalid (skip, 0 for none) and whether the exact walk must decide (open).
+
+        Level 0 judges dose i as series dose i; let j be the first that fails. Level 1 judges each
+        dose i > j as series dose i - 1, valid doses being the chunks before i except j; let j2 be the
+        first that fails. No j: n = min(c, S). No j2: n = min(c - 1, S). Else n = j2 - 2, exact when
+        j2 is the last dose (c), open otherwise. See :mod:`.series` for why this is the walk."""
         checks = self._checks[g]
+        S = checks.limit
+        c = f"c_{g}"
+
+        def first_failure(first: int, skip: int | None) -> tuple[list[int], str]:
+            arms, positions = [], []
+            for i in range(first, S + 2 if skip else S + 1):
+                number = i - 1 if skip else i
+                anchor = (lambda m, skip=skip: self._dose(g, m + 1 if skip and m >= skip else m).date)
+                dose = self._dose(g, i)
+                fails = checks.fails(number, DoseRefs(dose.date, dose.pid, None, anchor))
+                if fails == "0":
+                    continue
+                arms.append(f"WHEN {c} >= {i} AND {fails} THEN {i}")
+                positions.append(i)
+            return positions, (f"(CASE {' '.join(arms)} END)" if arms else "NULL")
+
+        positions, level0 = first_failure(1, None)
+        if not positions:
+            return f"min({c}, {S})"
         arms = []
-        for i in range(1, checks.limit + 1):
-            dose = DoseRefs(DateExpr(text=f"t_{g}_{i}", jd=f"j_{g}_{i}"), f"p_{g}_{i}", None,
-                            lambda k, g=g: DateExpr(text=f"t_{g}_{k}", jd=f"j_{g}_{k}"))
-            fails = checks.fails(i, dose)
-            if fails == "0":
+        for j in positions:
+            later, level1 = first_failure(j + 1, j)
+            settled = f"min({c} - 1, {S}) + {64 * j}"
+            if not later:
+                arms.append(f"WHEN {j} THEN {settled}")
                 continue
-            arms.append(f"WHEN c_{g} >= {i} AND {fails} THEN {i}")
-        return f"(CASE {' '.join(arms)} END)" if arms else "NULL"
+            inner = " ".join(f"WHEN {j2} THEN {j2 - 2 + 64 * j} + 4096 * ({j2} < {c})" for j2 in later)
+            arms.append(f"WHEN {j} THEN (CASE {level1} {inner} ELSE {settled} END)")
+        return f"(CASE {level0} {' '.join(arms)} ELSE min({c}, {S}) END)"
 
     def main_sql(self, mode: str, walked: bool = False) -> str:
         """One row per student: ``sid, slow, o_1, n_1, ...`` (decision code and valid doses per group)."""
         G = len(self.vaccines)
         W = self.width
-        pw = self.catalog.width
-        sql = self.stage_a(mode)
+        columns, rest = self.stage_a_parts(mode)
         if walked:
+            inner = f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in columns)}\n{rest}"
+            columns = [(name, f"a.{name}") for name, _ in columns]
+            for g in self._checks:
+                columns += [(f"wn_{g}", f"w{g}.n"), (f"wvs_{g}", f"w{g}.vs")]
             joins = "".join(f"\nLEFT JOIN vx_wsum w{g} ON w{g}.sid = a.sid AND w{g}.g = {g}" for g in self._checks)
-            picks = "".join(f", w{g}.n AS wn_{g}, w{g}.vs AS wvs_{g}" for g in self._checks)
-            sql = f"SELECT a.*{picks} FROM (\n{sql}\n) a{joins}"
-        # L1: counts, and the fast path's chunk fields
-        l1 = [(f"c_{g}", f"coalesce(length(s_{g}), 0) / {W}") for g in range(1, G + 1)]
+            rest = f"FROM (\n{inner}\n) a{joins}"
+        decode = [(f"c_{g}", f"coalesce(length(s_{g}), 0) / {W}") for g in range(1, G + 1)]
+        layers = [decode]
         if not walked:
             for g, checks in self._checks.items():
-                for i in range(1, checks.limit + 1):
-                    l1.append((f"t_{g}_{i}", chunk_text(f"s_{g}", str(i), W)))
-                    l1.append((f"p_{g}_{i}", chunk_pid(f"s_{g}", str(i), W, pw)))
-        sql = layer(sql, l1)
-        if not walked:
-            l2 = [(f"j_{g}_{i}", f"julianday(t_{g}_{i})") for g, c in self._checks.items() for i in range(1, c.limit + 1)]
-            sql = layer(sql, l2)
-            sql = layer(sql, [(f"fj_{g}", self._fast_sql[g]) for g in self._checks])
-        # L4: valid doses per group
-        l4 = []
-        slow = ["forced"]
-        for g, vaccine in enumerate(self.vaccines, start=1):
-            if g not in self._checks:
-                l4 += [(f"n_{g}", f"c_{g}"), (f"vs_{g}", f"s_{g}")]
-            elif walked:
-                l4 += [(f"n_{g}", f"coalesce(wn_{g}, 0)"), (f"vs_{g}", f"wvs_{g}")]
-            else:
-                limit = self._checks[g].limit
-                l4 += [(f"n_{g}", f"(CASE WHEN fj_{g} IS NULL THEN min(c_{g}, {limit}) ELSE fj_{g} - 1 END)"),
-                       (f"vs_{g}", f"s_{g}")]
-                slow.append(f"coalesce(fj_{g} < c_{g}, 0)")
-        l4.append(("slow", "0" if walked else "(" + " OR ".join(slow) + ")"))
-        sql = layer(sql, l4)
-        # L5: valid dose dates the conditions use
-        l5 = []
-        for g, k in sorted(self.row.valid_dates):
-            if k == 0:
-                text = f"(CASE WHEN n_{g} >= 1 THEN substr(vs_{g}, (n_{g}-1)*{W}+1, {DATE_WIDTH}) END)"
-            else:
-                text = f"(CASE WHEN n_{g} >= {k} THEN substr(vs_{g}, {(k - 1) * W + 1}, {DATE_WIDTH}) END)"
-            l5.append((f"vt_{g}_{k}", text))
-        sql = layer(sql, l5)
-        sql = layer(sql, [(f"vj_{g}_{k}", f"julianday(vt_{g}_{k})") for g, k in sorted(self.row.valid_dates)])
-        outputs = ["sid", "slow"]
+                for i in range(1, checks.limit + 2):
+                    decode.append((f"x_{g}_{i}", f"CAST(substr(s_{g}, {(i - 1) * W + 1}, {W}) AS INTEGER)"))
+            decode += list(self._keys.items())
+            layers.append([(f"wk_{g}", self._fast_sql[g]) for g in self._checks])
+            slow = "(" + " OR ".join(["forced"] + [f"wk_{g} >= 4096" for g in self._checks]) + ")"
+        else:
+            slow = "0"
+        outputs = [("sid", "sid"), ("slow", slow)]
         for g in range(1, G + 1):
-            outputs += [f"{self._decision_sql[g - 1]} AS o_{g}", f"n_{g}"]
-        return f"SELECT {', '.join(outputs)}\nFROM (\n{sql}\n)"
+            decision = self._placeholders(self._decision_sql[g - 1], walked)
+            outputs += [(f"o_{g}", decision), (f"n_{g}", self._n(g, walked))]
+        return pipeline(columns, rest, layers, outputs)
+
+    def _n(self, g: int, walked: bool) -> str:
+        if g not in self._checks:
+            return f"c_{g}"
+        return f"coalesce(wn_{g}, 0)" if walked else f"(wk_{g} % 64)"
+
+    def _placeholders(self, sql: str, walked: bool) -> str:
+        """Put the valid-dose expressions of this variant in place of ``n_g``, ``vj_g_k``, ``vp_g_k``."""
+        W, unit = self.width, self._unit()
+
+        def chunk(g: int, k: int) -> str:
+            if g not in self._checks or walked:
+                string = f"s_{g}" if g not in self._checks else f"wvs_{g}"
+                index = self._n(g, walked) if k == 0 else str(k)
+                return f"CAST(substr({string}, ({index}-1)*{W}+1, {W}) AS INTEGER)"
+            skip = f"(wk_{g} / 64 % 64)"
+            if k > 0:
+                return f"(CASE WHEN {skip} BETWEEN 1 AND {k} THEN x_{g}_{k + 1} ELSE x_{g}_{k} END)"
+            n = self._n(g, walked)
+            index = f"({n} + ({skip} BETWEEN 1 AND {n}))"
+            arms = " ".join(f"WHEN {i} THEN x_{g}_{i}" for i in range(1, self._checks[g].limit + 2))
+            return f"(CASE {index} {arms} END)"
+
+        sql = re.sub(r"\bn_(\d+)\b", lambda m: self._n(int(m.group(1)), walked), sql)
+        sql = re.sub(r"\bvj_(\d+)_(\d+)\b", lambda m: f"({chunk(int(m.group(1)), int(m.group(2)))}/{unit}+0.5)", sql)
+        return re.sub(r"\bvp_(\d+)_(\d+)\b", lambda m: f"({chunk(int(m.group(1)), int(m.group(2)))}%{unit})", sql)
 
     # ---- the exact walk -----------------------------------------------------------------------------------
 
@@ -373,9 +437,8 @@ class CompiledQuery:
             checks.age = lambda duration: "b." + self._age_column(duration)
             checks.reject_sql = lambda call, dose_id: reject_call_sql(call, student, dose_id, sources,
                                                                      self.datalog.constants)
-            dose_text = chunk_text("w.s", "w.i", WW)
-            dose = DoseRefs(DateExpr(text=dose_text), chunk_pid("w.s", "w.i", WW, pw), chunk_id("w.s", "w.i", WW, pw),
-                            lambda k: DateExpr(text=chunk_text("w.vs", str(k), W)))
+            dose = DoseRefs(DateExpr(jd=chunk_day("w.s", "w.i", WW)), chunk_pid("w.s", "w.i", WW, pw),
+                            chunk_id("w.s", "w.i", WW, pw), lambda k: DateExpr(jd=chunk_day("w.vs", str(k), W)))
             inner = [f"WHEN {n} THEN {checks.reason(n + 1, dose)}" for n in range(0, checks.limit)]
             inner.append(f"ELSE {self.reasons.code('extraneous')}")
             arms.append(f"WHEN {g} THEN (CASE w.n {' '.join(inner)} END)")
@@ -417,7 +480,7 @@ class CompiledQuery:
         dose_id = chunk_id("w.chunk", "1", WW, pw)
         return (
             "SELECT sid, g, dose_id, date, cvx, pid, r, number FROM ("
-            f"SELECT w.sid AS sid, w.g AS g, {dose_id} AS dose_id, substr(w.chunk, 1, {DATE_WIDTH}) AS date,"
+            f"SELECT w.sid AS sid, w.g AS g, {dose_id} AS dose_id, date({chunk_day('w.chunk', '1', WW)}) AS date,"
             f" d.cvx AS cvx, {chunk_pid('w.chunk', '1', WW, pw)} AS pid, w.r AS r,"
             f" CASE WHEN w.r = 0 THEN w.n + 1 END AS number, w.i AS pos"
             f" FROM vx_walk w JOIN doses d ON d.dose_id = {dose_id}"

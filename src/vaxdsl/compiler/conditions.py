@@ -5,10 +5,11 @@ over the columns of the student's row:
 
 * ``bk`` (the month key of the birth date), ``ba_<i>`` (julian day of birth + a duration, from the
   per-birth-date table ``vx_birth``), ``grade`` and ``gb`` (a bit per declared grade code);
-* per group g: ``c_g`` (doses counting toward it), ``n_g`` (valid doses), ``vs_g`` (the valid doses'
-  chunks, see :mod:`.series`), ``x_g`` (bits of the exemption kinds counting on E);
-* ``vt_g_k``/``vj_g_k`` (date text / julian day of valid dose k; ``k = 0`` is the last one),
-  declared on demand;
+* per group g: ``c_g`` (doses counting toward it), ``n_g`` (valid doses), ``x_g`` (bits of the
+  exemption kinds counting on E);
+* ``vj_g_k``/``vp_g_k`` (julian day / group code of valid dose k; ``k = 0`` is the last one):
+  placeholders, replaced by the series pass with expressions over the decoded chunks (evaluated only
+  when a rule gets that far);
 * ``q_<i>``: counts over all of a group's doses with product or age filters, aggregated while the
   doses are read (:class:`Row.aggregate`).
 
@@ -25,8 +26,8 @@ import attrs
 
 from .. import ast
 from .dates import DateExpr, compare_shift, months_days, relax
-from .series import DATE_WIDTH, chunk_pid, max_valid
-from .sql import all_of, any_of, lit, not_
+from .series import max_valid
+from .sql import all_of, any_of, lit, member, not_
 
 KIND_BITS = {kind: 1 << index for index, kind in enumerate(ast.EXEMPTION_KINDS)}
 OTHER_KIND_BIT = 1 << len(ast.EXEMPTION_KINDS)
@@ -43,6 +44,7 @@ class Row:
         self.ages: dict[tuple[int, int], str] = {}  # (months, days) -> column of vx_birth
         self.aggregates: dict[str, str] = {}  # Stage A expression -> column
         self.valid_dates: set[tuple[int, int]] = set()  # (g, k); k = 0: last valid dose
+        self.valid_pids: set[tuple[int, int]] = set()
 
     def age(self, duration) -> str:
         key = months_days(duration) if not isinstance(duration, tuple) else duration
@@ -56,8 +58,13 @@ class Row:
         return self.aggregates[expression]
 
     def valid_date(self, g: int, k: int) -> DateExpr:
+        """Valid dose k (0: the last) of group g; ``vj_g_k`` is a placeholder the series pass replaces."""
         self.valid_dates.add((g, k))
-        return DateExpr(text=f"vt_{g}_{k}", jd=f"vj_{g}_{k}")
+        return DateExpr(jd=f"vj_{g}_{k}")
+
+    def valid_pid(self, g: int, k: int) -> str:
+        self.valid_pids.add((g, k))
+        return f"vp_{g}_{k}"
 
 
 @attrs.frozen
@@ -116,7 +123,7 @@ class GroupConditions:
             return f"({n} >= 1)", self.row.valid_date(self.g, 0)
         k = 1 if ref.kind == "first" else ref.number
         if k < 1 or (self.limit is not None and k > self.limit):
-            return "0", DateExpr(jd="NULL", text="NULL")
+            return "0", DateExpr(jd="NULL")
         return f"({n} >= {k})", self.row.valid_date(self.g, k)
 
     # ---- the tests
@@ -216,14 +223,11 @@ class GroupConditions:
         elif c.valid and self.series is not None:
             terms = []
             for k in range(1, (self.limit or 0) + 1):
-                given = self.row.valid_date(g, k)
                 parts = [f"n_{g} >= {k}"]
                 if pids is not None:
-                    width = len(self.row.catalog.code(1)) + DATE_WIDTH
-                    pid = chunk_pid(f"vs_{g}", str(k), width, self.row.catalog.width)
-                    parts.append(f"{pid} IN ({', '.join(map(str, pids))})" if pids else "0")
+                    parts.append(member(self.row.valid_pid(g, k), self.row.catalog.codes_of(g, c.products)))
                 if c.age is not None:
-                    parts.append(self.at_age(given.jd_sql(), c.age, tolerance))
+                    parts.append(self.at_age(self.row.valid_date(g, k).jd_sql(), c.age, tolerance))
                 terms.append(f"({all_of(parts)})")
             counted = "(" + " + ".join(terms) + ")" if terms else "0"
         else:
@@ -233,7 +237,7 @@ class GroupConditions:
                 parts.append(f"m.pid IN ({', '.join(map(str, pids))})" if pids else "0")
             if c.age is not None:
                 parts.append(self.at_age("julianday(d.date)", c.age, tolerance).replace("ba_", "b.ba_"))
-            counted = self.row.aggregate(f"count(CASE WHEN {' AND '.join(parts)} THEN 1 END)")
+            counted = self.row.aggregate(f"count(*) FILTER (WHERE {' AND '.join(parts)})")
         return f"({counted} {_SQL_OP[c.op]} {c.count})"
 
 

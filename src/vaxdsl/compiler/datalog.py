@@ -63,7 +63,7 @@ class Stratum:
 class Datalog:
     """The predicates of a ruleset, analysed once; SQL is produced per student filter."""
 
-    def __init__(self, ruleset: ast.Ruleset, as_of, roots: set[str]):
+    def __init__(self, ruleset: ast.Ruleset, as_of, roots: set[str], materialize_roots: set[str] = frozenset()):
         self.ruleset = ruleset
         self.as_of = as_of
         self.constants = constants_of(ruleset)
@@ -77,6 +77,7 @@ class Datalog:
         self.needed = self._reachable(roots)
         self.static = self._static()
         self.after_walk = self._after_walk()
+        self.materialized = self._materialized(materialize_roots)
         self.strata = self._stratify()
 
     # ---- analysis -----------------------------------------------------------------------------------
@@ -116,6 +117,22 @@ class Datalog:
                     changed = True
         return static
 
+    def _materialized(self, roots) -> set[str]:
+        """Predicates computed into tables: static ones, those ``reject`` lines use (judged for every
+        dose), recursive ones, those reading the walk, and what they use. The rest (used only by
+        rule conditions) are **inlined** where a condition calls them, as correlated subqueries with
+        the student bound: they run only for the students whose rule table gets that far."""
+        chosen = set(self.static) | (self.after_walk & self.needed)
+        for name in self.needed:
+            if name in self.deps[name] or any(name in self._reachable({d}) for d in self.deps[name]
+                                              if d in self.clauses):
+                chosen.add(name)  # recursive
+        chosen |= self._reachable(roots)
+        closed = set()
+        for name in chosen:
+            closed |= self._reachable({name})
+        return closed & self.needed
+
     def _after_walk(self) -> set[str]:
         after = set()
         changed = True
@@ -128,7 +145,7 @@ class Datalog:
         return after
 
     def _stratify(self) -> list[Stratum]:
-        graph = {n: sorted(d for d in self.deps[n] if d in self.needed) for n in sorted(self.needed)}
+        graph = {n: sorted(d for d in self.deps[n] if d in self.materialized) for n in sorted(self.materialized)}
         index, low, stack, on_stack, components = {}, {}, [], set(), []
 
         def connect(node):  # Tarjan: components come out dependencies first
@@ -175,7 +192,8 @@ class Datalog:
         return count
 
     def uses_dose(self) -> bool:
-        return any("dose" in self.deps[name] for name in self.needed)
+        """Whether a materialized predicate reads ``dose`` (inlined ones read the doses directly)."""
+        return any("dose" in self.deps[name] for name in self.materialized)
 
     def uses_walk(self) -> bool:
         return bool(self.needed & self.after_walk)
@@ -183,7 +201,7 @@ class Datalog:
     def walk_groups(self) -> set[str] | None:
         """Groups the ``valid``/``invalid`` atoms name as a constant; None when one leaves it open."""
         groups: set[str] = set()
-        for name in self.needed:
+        for name in self.needed & self.after_walk:
             for clause in self.clauses[name]:
                 for atom in _atoms(clause.body):
                     if atom.predicate in WALK_BUILTINS:
@@ -226,8 +244,9 @@ class Datalog:
                 steps.append((kind, f"INSERT OR IGNORE INTO {table_name(name)} {self.clause_sql(clause, sources)}"))
         return steps
 
-    def clause_sql(self, clause: ast.PredicateClause, sources, rename: dict | None = None) -> str:
-        scope = _Scope(self, sources, rename or {})
+    def clause_sql(self, clause: ast.PredicateClause, sources, rename: dict | None = None,
+                   named: bool = False) -> str:
+        scope = _Scope(self, sources, rename or {}, inline=named)
         froms, wheres = scope.conjunction(clause.body, {})
         heads = []
         for param in clause.params:
@@ -235,17 +254,44 @@ class Datalog:
                 heads.append(lit(param))
             else:
                 heads.append(scope.bound[param])
-        select = f"SELECT DISTINCT {', '.join(heads) or '1'}"
+        if named:
+            heads = [f"{h} AS c{i}" for i, h in enumerate(heads)]
+        select = f"SELECT {'' if named else 'DISTINCT '}{', '.join(heads) or '1'}"
         if froms:
             select += " FROM " + ", ".join(froms)
         if wheres:
             select += " WHERE " + " AND ".join(wheres)
         return select
 
+    def inline_source(self, name: str, sources) -> str:
+        """A non-materialized predicate as a FROM subquery (its clauses, UNION ALL)."""
+        return "(" + " UNION ALL ".join(self.clause_sql(c, sources, named=True) for c in self.clauses[name]) + ")"
+
+    def call_sql(self, name: str, values: list, sources) -> str:
+        """SQL 0/1: does ``name(values)`` hold (``values``: SQL expressions, None for "any")?"""
+        if name not in self.clauses or name in self.materialized:
+            conds = [f"r.c{i} = {v}" for i, v in enumerate(values) if v is not None]
+            where = " WHERE " + " AND ".join(conds) if conds else ""
+            return f"EXISTS (SELECT 1 FROM {sources(name)} AS r{where})"
+        tests = []
+        for clause in self.clauses[name]:
+            scope = _Scope(self, sources, {}, inline=True)
+            froms, wheres = scope.conjunction(clause.body, {})
+            for param, value in zip(clause.params, values):
+                if value is None:
+                    continue
+                head = lit(param) if param in self.constants else scope.bound[param]
+                wheres.append(f"{head} = {value}")
+            sql = "SELECT 1" + (" FROM " + ", ".join(froms) if froms else "")
+            if wheres:
+                sql += " WHERE " + " AND ".join(wheres)
+            tests.append(f"EXISTS ({sql})")
+        return "(" + " OR ".join(tests) + ")" if tests else "0"
+
     def dose_products_sql(self, sources) -> str | None:
         """SQL selecting the pids a ``dose`` atom of a needed predicate can match; None: any product."""
         sets: list[str] = []
-        for name in self.needed:
+        for name in self.materialized:
             for clause in self.clauses[name]:
                 for found in self._dose_restrictions(clause.body, [], sources):
                     if found is None:
@@ -306,16 +352,21 @@ def _atoms(literals):
 class _Scope:
     """Builds the FROM items and WHERE terms of one clause (and its count bodies)."""
 
-    def __init__(self, program: Datalog, sources, rename: dict):
+    def __init__(self, program: Datalog, sources, rename: dict, inline: bool = False):
         self.program = program
         self.sources = sources
         self.rename = rename
+        self.inline = inline  # inside an inlined predicate: doses are read directly, not from vx_dose
         self.counter = 0
         self.bound: dict[str, str] = {}
 
     def source(self, predicate: str) -> str:
         if predicate in self.rename:
             return self.rename[predicate]
+        if predicate in self.program.clauses and predicate not in self.program.materialized:
+            return self.program.inline_source(predicate, self.sources)
+        if predicate == "dose" and self.inline:
+            return self.sources("dose:direct")
         return self.sources(predicate)
 
     def alias(self) -> str:

@@ -40,6 +40,7 @@ import attrs
 
 from .. import ast
 from .. import dates as cdsi
+from ..errors import VaxError
 
 JD_OFFSET = 1721424.5  # julianday(d) = d.toordinal() + JD_OFFSET
 
@@ -66,6 +67,12 @@ def sql_key_of_text(text_sql: str) -> str:
     return f"((substr({text_sql},1,4)*12+substr({text_sql},6,2)-1)*100+substr({text_sql},9,2))"
 
 
+def key_of_number(number_sql: str) -> str:
+    """K from ``YYYYMMDD`` as an integer (``strftime('%Y%m%d', ...)``): one call instead of three."""
+    n = number_sql
+    return f"(({n}/10000*12+{n}/100%100-1)*100+{n}%100)"
+
+
 def sql_text_of_jd(jd_sql: str) -> str:
     return f"date({jd_sql})"
 
@@ -90,6 +97,7 @@ class DateExpr:
     jd: str | None = None  # julianday
     key: str | None = None  # K
     const: date | None = None
+    keyer: object = attrs.field(default=None, eq=False)  # shift -> SQL of K(date - shift), when precomputed
 
     @classmethod
     def constant(cls, day: date) -> "DateExpr":
@@ -106,6 +114,8 @@ class DateExpr:
         """K of this date minus ``shift_days`` days."""
         if self.const is not None:
             return str(month_key(self.const - timedelta(days=shift_days)))
+        if self.keyer is not None:
+            return self.keyer(shift_days)
         if shift_days == 0:
             if self.key is not None:
                 return self.key
@@ -113,7 +123,8 @@ class DateExpr:
                 return sql_key_of_text(self.text)
         base = self.jd_sql()
         shifted = f"{base}{-shift_days:+d}" if shift_days else base
-        return sql_key_of_text(f"date({shifted})")
+        return (f"(CAST(strftime('%Y',{shifted}) AS INTEGER)*1200+CAST(strftime('%m',{shifted}) AS INTEGER)*100-100"
+                f"+CAST(strftime('%d',{shifted}) AS INTEGER))")
 
 
 _NEGATE = {">=": "<", ">": "<=", "<": ">=", "<=": ">", "=": "!=", "!=": "="}
@@ -122,7 +133,7 @@ _NEGATE = {">=": "<", ">": "<=", "<": ">=", "<=": ">", "=": "!=", "!=": "="}
 def relax(op: str, days: int, tolerance: int) -> int:
     """The day part of a threshold moved ``tolerance`` days the easy way for ``op``."""
     if op in (">=", ">"):
-        return days - tolerance
+        return days + tolerance
     if op in ("<", "<="):
         return days + tolerance
     return days
@@ -139,6 +150,10 @@ def compare_shift(u: DateExpr, op: str, a: DateExpr, months: int, days: int) -> 
     if months == 0:
         right = a.jd_sql() if days == 0 else f"{a.jd_sql()}{days:+d}"
         return f"({u.jd_sql()} {_sql_op(op)} {right})"
+    if u.const is not None and a.key is None:
+        return _constant_vs_shift(u.const, op, a, months, days)
+    if u.const is None and (u.keyer is None or a.keyer is None):
+        return f"({u.jd_sql()} {_sql_op(op)} {sql_add(a.jd_sql(), months, days)})"
 
     def at_least(shift: int) -> str:  # u - shift >= a + months  (1)
         left, right = u.key_sql(shift), a.key_sql()
@@ -156,6 +171,53 @@ def compare_shift(u: DateExpr, op: str, a: DateExpr, months: int, days: int) -> 
         return f"(NOT {at_least(days + 1)})"
     equal = f"({at_least(days)} AND NOT {at_least(days + 1)})"
     return equal if op == "=" else f"(NOT {equal})"
+
+
+def _constant_vs_shift(e: date, op: str, a: DateExpr, months: int, days: int) -> str:
+    """``E OP a + duration`` as a test of ``a`` alone.
+
+    ``f(a) = a + months + days`` never decreases as ``a`` grows (CDSi keeps the day of month or rolls
+    to the 1st of the next month: two dates of one month keep their order or meet on that 1st, and a
+    later month lands in a later month), so ``f(a) <= E`` holds for every ``a`` up to some last date
+    and for none after it: found once here by bisection, it leaves one comparison of ``a``.
+    """
+    def last(holds) -> date | None:  # the last a with holds(f(a)), or None
+        low, high = date.min.toordinal(), date.max.toordinal()
+        if not _holds_at(holds, low, months, days):
+            return None
+        while low < high:
+            middle = (low + high + 1) // 2
+            if _holds_at(holds, middle, months, days):
+                low = middle
+            else:
+                high = middle - 1
+        return date.fromordinal(low)
+
+    upto_le = last(lambda value: value <= e)  # E >= f(a)  <=>  a <= upto_le
+    upto_lt = last(lambda value: value < e)  # E > f(a)   <=>  a <= upto_lt
+    at_most = lambda bound: "0" if bound is None else f"({a.jd_sql()} <= {jd_literal(bound)})"
+    ge, gt = at_most(upto_le), at_most(upto_lt)
+    if op == ">=":
+        return ge
+    if op == ">":
+        return gt
+    if op == "<":
+        return _not(ge)
+    if op == "<=":
+        return _not(gt)
+    equal = f"({ge} AND {_not(gt)})"
+    return equal if op == "=" else _not(equal)
+
+
+def _holds_at(holds, ordinal: int, months: int, days: int) -> bool:
+    try:
+        return holds(cdsi.add(date.fromordinal(ordinal), (months, days)))
+    except (ArithmeticError, ValueError, VaxError):  # beyond the calendar: after any E going forward
+        return months < 0 or (months == 0 and days < 0)
+
+
+def _not(sql: str) -> str:
+    return {"0": "1", "1": "0"}.get(sql, f"(NOT {sql})")
 
 
 def _sql_op(op: str) -> str:

@@ -14,8 +14,10 @@ one row per group the product counts toward). The key is chosen so that the look
 casefold is ``lower()`` for ASCII text, and the Python function ``vx_casefold`` (registered by the
 engine) for anything else, so the rare non-ASCII name costs a call and the common case none.
 
-Product ids in SQL are integers ``pid`` (1-based declaration order); a dose chunk carries the pid in
-a fixed number of decimal digits (:attr:`ProductCatalog.width`).
+Product ids in SQL are integers ``pid`` (1-based declaration order). Within a vaccine group a product
+also has a small **group code** (its place among the products counting toward the group, from 1):
+a dose chunk carries that code in :attr:`ProductCatalog.width` digits, and a set of products is a bit
+mask of codes, so "is this dose's product allowed" is ``(mask >> code) & 1``.
 """
 
 from __future__ import annotations
@@ -39,13 +41,21 @@ class ProductCatalog:
     names: dict  # casefolded id or display name -> pid
     mvx_keys: dict  # "m:cvx:mvx" -> pid
     generic: dict  # cvx int -> pid
+    members: dict  # group index -> the pids counting toward it, in declaration order (code = place + 1)
 
     @property
     def width(self) -> int:
-        return max(1, len(str(len(self.products))))
+        """Digits of a group code in a chunk."""
+        largest = max((len(pids) for pids in self.members.values()), default=1)
+        return max(2, len(str(largest)))
 
-    def code(self, pid: int) -> str:
-        return str(pid).zfill(self.width)
+    def code(self, g: int, pid: int) -> int:
+        return self.members[g].index(pid) + 1
+
+    def codes_of(self, g: int, product_ids) -> list[int]:
+        """Group codes of those of ``product_ids`` that count toward group g."""
+        members = self.members[g]
+        return sorted({members.index(self.pid[p]) + 1 for p in product_ids if self.pid.get(p) in members})
 
     def group_index(self, vaccine: str) -> int:
         return self.groups.index(vaccine) + 1
@@ -71,7 +81,13 @@ def catalog(ruleset: ast.Ruleset) -> ProductCatalog:
         else:
             generic.setdefault(cvx, index)
     groups = tuple(vaccine.id for vaccine in ruleset.vaccines)
-    return ProductCatalog(products, groups, pid, names, mvx_keys, generic)
+    members: dict[int, list[int]] = {g: [] for g in range(1, len(groups) + 1)}
+    for index, product in enumerate(products, start=1):
+        for vaccine in dict.fromkeys(product.vaccines):
+            if vaccine in groups:
+                members[groups.index(vaccine) + 1].append(index)
+    return ProductCatalog(products, groups, pid, names, mvx_keys, generic,
+                          {g: tuple(found) for g, found in members.items()})
 
 
 def resolution_key(cat: ProductCatalog, alias: str = "d") -> str:
@@ -121,7 +137,8 @@ def setup_statements(cat: ProductCatalog) -> list[str]:
     for key, index in keys.items():
         for vaccine in dict.fromkeys(cat.products[index - 1].vaccines):
             if vaccine in cat.groups:
-                mapped.append(f"({lit(key)}, {cat.group_index(vaccine)}, {index}, {lit(cat.code(index))})")
+                g = cat.group_index(vaccine)
+                mapped.append(f"({lit(key)}, {g}, {index}, {lit(str(cat.code(g, index)).zfill(cat.width))})")
     if mapped:
         out.append(f"INSERT INTO vx_map VALUES {', '.join(mapped)}")
     return out

@@ -1,7 +1,7 @@
 """Pass 3: dose validity, the series walk of docs/semantics.md ("Dose validity: the series").
 
 Each student's doses of a group arrive as one string of fixed-width **chunks**, in ``(date, id)``
-order: ``YYYY-MM-DD`` + the pid in :attr:`ProductCatalog.width` digits (+ the dose id in 12 digits
+order: the day number (``julianday - 0.5``, seven digits for any year 1-9999) + the product's group code in :attr:`ProductCatalog.width` digits (+ the dose id in 12 digits
 where the walk needs it). Chunk i of string s is ``substr(s, (i-1)*W + 1, W)``.
 
 **Fast path** (every student, no recursion). Judge dose i against series dose i, taking the
@@ -32,9 +32,9 @@ import attrs
 
 from .. import ast
 from .dates import DateExpr, compare_shift, months_days
-from .sql import all_of, any_of, lit, not_
+from .sql import all_of, any_of, lit, member, not_
 
-DATE_WIDTH = 10
+DATE_WIDTH = 7  # a day number: CAST(julianday(date) AS INTEGER)
 ID_WIDTH = 12
 
 
@@ -85,8 +85,9 @@ class Reasons:
 class SeriesChecks:
     """SQL for the tests of steps 1-6, for one group."""
 
-    def __init__(self, vaccine: ast.Vaccine, catalog, reasons: Reasons, age, reject_sql):
+    def __init__(self, vaccine: ast.Vaccine, g: int, catalog, reasons: Reasons, age, reject_sql):
         self.vaccine = vaccine
+        self.g = g
         self.series = vaccine.series
         self.catalog = catalog
         self.reasons = reasons
@@ -121,10 +122,10 @@ class SeriesChecks:
         if target.allows:
             windows = []
             for allow in target.allows:
-                pids = self.catalog.pids_of(allow.products)
-                if not pids:
+                codes = self.catalog.codes_of(self.g, allow.products)
+                if not codes:
                     continue
-                parts = [f"{dose.pid} IN ({', '.join(map(str, pids))})"]
+                parts = [member(dose.pid, codes)]
                 if allow.from_age is not None:
                     parts.append(f"{given} >= {self.age(allow.from_age)}")
                 if allow.before_age is not None:
@@ -169,9 +170,15 @@ class SeriesChecks:
         return f"(CASE {' '.join(arms)} END)"
 
 
-def chunk_text(string: str, index_sql: str, width: int) -> str:
-    """ISO date text of chunk ``index`` (1-based, SQL) of ``string``."""
-    return f"substr({string}, ({index_sql}-1)*{width}+1, {DATE_WIDTH})"
+def chunk_day(string: str, index_sql: str, width: int) -> str:
+    """julianday of chunk ``index`` (1-based, SQL) of ``string`` (decoding a number is cheaper than
+    parsing a date: ``julianday(substr(...))`` copies the piece to parse it)."""
+    return f"(CAST(substr({string}, ({index_sql}-1)*{width}+1, {DATE_WIDTH}) AS INTEGER)+0.5)"
+
+
+def day_chunk(date_sql: str) -> str:
+    """The chunk field of an ISO date column."""
+    return f"CAST(julianday({date_sql}) AS INTEGER)"
 
 
 def chunk_pid(string: str, index_sql: str, width: int, pid_width: int) -> str:

@@ -12,6 +12,7 @@ co-routines: nothing is materialised.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 
@@ -35,6 +36,16 @@ def layer(inner: str, columns: list[tuple[str, str]], keep: str = "*") -> str:
         return inner
     listed = ",\n  ".join(f"{expr} AS {name}" for name, expr in columns)
     return f"SELECT {keep},\n  {listed}\nFROM (\n{inner}\n) LIMIT -1 OFFSET 0"
+
+
+def member(code_sql: str, codes) -> str:
+    """SQL 0/1: is the small integer ``code_sql`` one of ``codes`` (a bit test when they fit 62 bits)?"""
+    codes = sorted(set(codes))
+    if not codes:
+        return "0"
+    if codes[-1] <= 62:
+        return f"(({sum(1 << c for c in codes)} >> {code_sql}) & 1)"
+    return f"({code_sql} IN ({', '.join(map(str, codes))}))"
 
 
 def any_of(items: list[str]) -> str:
@@ -61,3 +72,36 @@ def not_(item: str) -> str:
     if item == "0":
         return "1"
     return f"(NOT {item})"
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def pipeline(base_columns: list[tuple[str, str]], base_from: str, layers: list[list[tuple[str, str]]],
+             outputs: list[tuple[str, str]]) -> str:
+    """``SELECT outputs`` over co-routine ``layers`` over ``SELECT base_columns base_from``.
+
+    Each layer and the base select only the columns something after them reads (found by the
+    identifiers in the later expressions), so no column is copied through a layer for nothing.
+    """
+    defined = {name for name, _ in base_columns} | {name for lay in layers for name, _ in lay}
+
+    def refs(expressions) -> set[str]:
+        found = set()
+        for expression in expressions:
+            found.update(t for t in _IDENT.findall(expression) if t in defined)
+        return found
+
+    needed = refs(expr for _, expr in outputs)
+    plans = []
+    for lay in reversed(layers):
+        own = [(name, expr) for name, expr in lay if name in needed]
+        through = sorted(needed - {name for name, _ in lay})
+        plans.append((through, own))
+        needed = (needed - {name for name, _ in own}) | refs(expr for _, expr in own)
+    base = [(name, expr) for name, expr in base_columns if name in needed]
+    sql = f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in base) or '1'}\n{base_from}"
+    for through, own in reversed(plans):
+        listed = through + [f"{expr} AS {name}" for name, expr in own]
+        sql = f"SELECT {', '.join(listed) or '1'}\nFROM (\n{sql}\n) LIMIT -1 OFFSET 0"
+    return f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in outputs)}\nFROM (\n{sql}\n)"

@@ -1,0 +1,301 @@
+"""The two engines agree: the SQL engine (vaxdsl.engine) and the reference interpreter
+(vaxdsl.interpreter) give identical group outcomes, deciding rules and valid-dose counts, and
+identical per-dose validity, reasons and numbers, on random students, histories and effective dates.
+
+Histories include same-day doses, combination products, doses after the effective date, doses before
+birth, unknown CVX codes and product names, MVX variants, month-end and leap-day birth dates, and
+exemptions of every kind (dated before and after E). The rulesets are Minnesota, the example district,
+and two written here to reach what those do not: groups without a series, recursion, counts and
+``valid``/``invalid`` in predicates, month intervals, age windows on counts, exemption outcomes.
+
+``VAXDSL_AGREE_EXAMPLES`` sets the number of examples per ruleset (default 40).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vaxdsl import engine
+from vaxdsl.interpreter import evaluate_student
+from vaxdsl.loader import load, load_text
+from vaxdsl.records import Dose, Exemption, Student
+
+EXAMPLES = int(os.environ.get("VAXDSL_AGREE_EXAMPLES", "40"))
+
+KITCHEN_SINK = '''
+ruleset "Agree A" { jurisdiction "T" version "1" }
+settings { tolerance 3 days  exemption lab_immunity => compliant }
+grades {
+  PK "Pre-K"  KG "Kindergarten"  01 "Grade 1"  02 "Grade 2"  07 "Grade 7"  12 "Grade 12"
+  set primary "Primary" = KG..02
+  set older = 07, 12
+}
+product A1 cvx 10 "Alpha" counts Alpha
+product A2 cvx 11 mvx ABC "Alpha Two" counts Alpha
+product A2x cvx 11 "Alpha generic" counts Alpha
+product Combo cvx 12 "Combo" live counts Alpha, Beta
+product B1 cvx 20 "Beta" live counts Beta
+product B2 cvx 21 "Beta 2" live counts Beta
+product G1 cvx 30 "Gamma" counts Gamma
+product Lonely cvx 40 "Lonely"
+product Z cvx 50 "Zeta" counts Zeta, Gamma
+
+predicate live_conflict(S, D)
+  :- dose(S, D, Given, P), live(P), dose(S, _, Before, Q), live(Q), P != Q,
+     Before < Given, Given < Before + 28 days.
+predicate two_alpha_young(S)
+  :- birth(S, B), count { D : dose(S, D, Date, P), counts(P, Alpha), Date < B + 2 years } >= 2.
+predicate chain(S, D1, D2) :- dose(S, D1, T1, _), dose(S, D2, T2, _), T1 < T2, T2 <= T1 + 1 month + 2 days.
+predicate chain(S, D1, D3) :- chain(S, D1, D2), chain(S, D2, D3).
+predicate long_chain(S) :- chain(S, D1, D2), chain(S, D2, D3), D1 != D3.
+predicate valid_beta_late(S)
+  :- valid(S, Beta, D, N), N >= 2, dose(S, D, T, _), birth(S, B), T >= B + 2 years - 3 days.
+predicate has_invalid(S) :- invalid(S, _, _, too_soon).
+predicate exempt_any(S) :- exemption(S, _, medical).
+predicate grade_kg(S) :- grade(S, "KG").
+predicate late(S) :- as_of(E), birth(S, B), E > B + 6 years.
+predicate no_alpha(S) :- student(S), not dose(S, _, _, A1), count { X : dose(S, X, _, _) } < 3.
+
+vaccine Alpha "Alpha" {
+  series {
+    dose 1 { min age 6 weeks - 4 days  allow A1, A2, Combo  allow A2x from age 1 year before age 5 years }
+    dose 2 { min age 4 months  min interval 4 weeks - 4 days  max age 10 years }
+    dose 3 { min age 12 months - 4 days  min interval 6 months - 4 days  min interval 8 months from dose 1 }
+  }
+  rule "young none" => no_requirement when age < 2 months
+  rule "3 doses" => compliant when at least 3 valid doses
+  rule "2 at age" => compliant
+    tolerance 0 days
+    when exactly 2 valid doses and dose 2 at age >= 1 year and interval from dose 1 to dose 2 >= 2 months
+  rule "recent" => in_grace_period when since last dose < 1 month + 2 days or since first dose <= 30 days
+  rule "window" => in_process
+    active from 2020-01-01 to 2022-12-31
+    when at least 1 valid doses of A2, Combo at age 2 months .. 3 years
+  rule "invalid" => in_process when has_invalid(student) and not exempt_any(student)
+  otherwise non_compliant
+}
+
+vaccine Beta "Beta" {
+  applies when grade in primary, 07 or no grade
+  exemption medical => exempt
+  exemption medical => in_process
+  series {
+    dose 1 { min age 12 months - 4 days }
+    dose 2 { min age 13 months  min interval 28 days }
+    reject live_virus_conflict when live_conflict(student, dose)
+  }
+  rule "2 beta" => compliant when at least 2 valid doses
+  rule "beta late" => compliant when valid_beta_late(student)
+  rule "one" => in_grace_period when exactly 1 valid dose and since last dose < 6 weeks
+  rule "doses any" => in_process when more than 1 doses at age >= 1 year
+}
+
+vaccine Gamma "Gamma" {
+  rule "counted" => compliant when at least 2 doses and dose 2 at age 1 year .. 3 years
+  rule "last" => in_grace_period when last dose at age >= 6 months and interval from first dose to last dose > 1 month
+  rule "effective" => exempt when effective date >= 2023-06-01 and exempt (conscientious, lab_immunity)
+  rule "kids" => compliant when grade_kg(student) or late(student)
+  rule "alpha" => in_process when two_alpha_young(student) and long_chain(student)
+  rule "few" => in_process when no_alpha(student) and at least 1 doses of Z
+  otherwise no_requirement
+}
+
+vaccine Zeta "Zeta" {
+  series { dose 1 { } dose 2 { min interval 1 year } }
+  rule "none" => compliant when no valid doses and not (age in 1 year .. 2 years)
+  rule "fewer" => non_compliant when fewer than 2 valid doses and since last dose >= 3 months
+  rule "more" => compliant when at most 5 doses and dose 2 at age < 4 years
+}
+'''
+
+SMALL = '''
+product P cvx 1 counts One, Two
+product Q cvx 2 "Q vaccine" counts Two
+vaccine One { }
+vaccine Two {
+  applies when at least 1 doses or age >= 1 year
+  series { dose 1 { min age 2 months } dose 2 { min interval 2 months from dose 1 allow Q } }
+  rule "two" => compliant when exactly 2 valid doses of Q and interval from dose 1 to dose 2 <= 1 year
+  rule "exempt" => in_process when exempt
+}
+'''
+
+RULESETS = {
+    "minnesota": lambda: load("minnesota").ruleset,
+    "example-district": lambda: load("example-district").ruleset,
+    "kitchen-sink": lambda: load_text(KITCHEN_SINK, "kitchen-sink.vax").ruleset,
+    "small": lambda: load_text(SMALL, "small.vax").ruleset,
+}
+_CACHE: dict = {}
+
+
+def ruleset_named(name: str):
+    if name not in _CACHE:
+        _CACHE[name] = RULESETS[name]()
+    return _CACHE[name]
+
+
+def _product_choices(ruleset):
+    cvx = sorted({int(p.cvx) for p in ruleset.products})
+    names = [p.id for p in ruleset.products] + [p.name for p in ruleset.products if p.name]
+    return cvx, names
+
+
+@st.composite
+def birth_dates(draw):
+    year = draw(st.integers(2002, 2024))
+    month = draw(st.integers(1, 12))
+    if draw(st.booleans()):
+        following = date(year + (month == 12), month % 12 + 1, 1)
+        return following - timedelta(days=draw(st.integers(1, 4)))  # month ends, leap days
+    return date(year, month, draw(st.integers(1, 28)))
+
+
+@st.composite
+def populations(draw, ruleset):
+    cvx_codes, names = _product_choices(ruleset)
+    cvx_codes = cvx_codes + [999]
+    grades = [g.code for g in ruleset.grade_decls] or ["KG"]
+    groups = [v.id for v in ruleset.vaccines] + ["Nothing"]
+    count = draw(st.integers(1, 4))
+    students, doses, exemptions = [], [], []
+    dose_id = draw(st.integers(1, 50))
+    for number in range(count):
+        sid = f"S{number:02d}"
+        birth = draw(birth_dates())
+        grade = draw(st.one_of(st.none(), st.just(""), st.sampled_from(grades), st.just("ZZ")))
+        students.append(Student(sid, birth, grade))
+        day = birth + timedelta(days=draw(st.integers(-20, 400)))
+        for _ in range(draw(st.integers(0, 12))):
+            if not draw(st.integers(0, 4)) == 0:  # usually move on; sometimes the same day again
+                day = day + timedelta(days=draw(st.sampled_from([1, 3, 20, 24, 27, 28, 30, 45, 60, 90, 120,
+                                                                  180, 200, 365, 700, 1500])))
+            cvx = draw(st.sampled_from(cvx_codes))
+            mvx = draw(st.sampled_from([None, None, None, "", "ABC", "abc", "MSD", "XYZ", "SKB", "PMC"]))
+            name = draw(st.one_of(st.none(), st.none(), st.none(), st.just(""),
+                                  st.sampled_from(names).map(lambda n: n if len(n) % 2 else n.upper()),
+                                  st.just("no such product")))
+            dose_id += draw(st.integers(1, 3))
+            doses.append(Dose(dose_id, sid, day, cvx, mvx, name))
+        for _ in range(draw(st.integers(0, 2))):
+            when = draw(st.one_of(st.none(), st.dates(date(2005, 1, 1), date(2030, 1, 1))))
+            exemptions.append(Exemption(sid, draw(st.sampled_from(groups)),
+                                        draw(st.sampled_from(["medical", "conscientious", "lab_immunity",
+                                                              "disease_history"])), when))
+    first = min(s.birth_date for s in students)
+    # E near a dose date or a birthday threshold often, so tolerance and "since" tests are on the edge
+    anchors = [d.date for d in doses] or [first]
+    as_of = draw(st.one_of(
+        st.dates(first, first + timedelta(days=365 * 19)),
+        st.sampled_from([date(2024, 2, 29), date(2025, 9, 2), date(2026, 9, 8), date(2023, 1, 31)]),
+        st.builds(lambda day, delta: day + timedelta(days=delta), st.sampled_from(anchors),
+                  st.sampled_from([-1, 0, 1, 25, 27, 28, 29, 30, 31, 32, 33, 41, 42, 45, 56, 60, 112, 113, 180, 183,
+                                   184, 240, 243, 244])),
+        st.builds(lambda birth, months, delta: _add_months(birth, months) + timedelta(days=delta),
+                  st.sampled_from([s.birth_date for s in students]),
+                  st.sampled_from([2, 3, 5, 7, 12, 13, 15, 19, 24, 36, 48, 60, 72, 84, 144, 216]),
+                  st.integers(-5, 5)),
+    ))
+    return students, doses, exemptions, as_of
+
+
+def _add_months(day: date, months: int) -> date:
+    from vaxdsl.dates import add_months
+
+    return add_months(day, months)
+
+
+def build_db(students, doses, exemptions) -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:")
+    conn.executescript("""
+        CREATE TABLE students(student_id TEXT PRIMARY KEY, birth_date TEXT NOT NULL, grade TEXT, attributes TEXT);
+        CREATE TABLE doses(dose_id INTEGER PRIMARY KEY, student_id TEXT NOT NULL, date TEXT NOT NULL,
+                           cvx INTEGER NOT NULL, mvx TEXT, product_name TEXT, source TEXT, row INTEGER);
+        CREATE TABLE exemptions(student_id TEXT NOT NULL, vaccine TEXT NOT NULL, kind TEXT NOT NULL, date TEXT,
+                                source TEXT, row INTEGER);
+        CREATE INDEX doses_student_id_date ON doses(student_id, date);
+    """)
+    conn.executemany("INSERT INTO students VALUES (?, ?, ?, '{}')",
+                     [(s.id, s.birth_date.isoformat(), s.grade) for s in students])
+    conn.executemany("INSERT INTO doses VALUES (?, ?, ?, ?, ?, ?, 'test', 0)",
+                     [(d.id, d.student_id, d.date.isoformat(), d.cvx, d.mvx, d.product_name) for d in doses])
+    conn.executemany("INSERT INTO exemptions VALUES (?, ?, ?, ?, 'test', 0)",
+                     [(e.student_id, e.vaccine, e.kind, e.date.isoformat() if e.date else None) for e in exemptions])
+    conn.commit()
+    return conn
+
+
+def assert_agree(ruleset, students, doses, exemptions, as_of):
+    conn = build_db(students, doses, exemptions)
+    try:
+        groups = list(engine.evaluate(ruleset, conn, as_of))
+        dose_rows = list(engine.evaluate_doses(ruleset, conn, as_of))
+    finally:
+        conn.close()
+    for student in students:
+        mine = [d for d in doses if d.student_id == student.id]
+        theirs = [e for e in exemptions if e.student_id == student.id]
+        expected = evaluate_student(ruleset, student, mine, theirs, as_of)
+        got_groups = tuple(g for g in groups if g.student_id == student.id)
+        got_doses = tuple(d for d in dose_rows if d.student_id == student.id)
+        assert got_groups == expected.groups, _diff(expected.groups, got_groups, student, as_of)
+        assert got_doses == expected.doses, _diff(expected.doses, got_doses, student, as_of)
+
+
+def _diff(expected, got, student, as_of) -> str:
+    lines = [f"student {student} as of {as_of}"]
+    for index in range(max(len(expected), len(got))):
+        a = expected[index] if index < len(expected) else None
+        b = got[index] if index < len(got) else None
+        if a != b:
+            lines.append(f"  interpreter: {a}\n  sql engine:  {b}")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("name", sorted(RULESETS))
+def test_engines_agree(name):
+    ruleset = ruleset_named(name)
+
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                           HealthCheck.data_too_large])
+    @given(populations(ruleset))
+    def check(population):
+        assert_agree(ruleset, *population)
+
+    check()
+
+
+def test_synthetic_population_agrees(tmp_path):
+    """A few hundred synthetic students (the benchmark's generator) on three effective dates."""
+    from vaxdsl import factdb
+    from vaxdsl.facts import read_fact_dir
+    from vaxdsl.synth import synthesize
+
+    ruleset = ruleset_named("minnesota")
+    synthesize(tmp_path / "facts", 300, seed=11)
+    facts = read_fact_dir(tmp_path / "facts", products=ruleset.products, vaccines=ruleset.vaccines,
+                          today=date(2030, 1, 1))
+    factdb.build_database(tmp_path / "facts.db", facts)
+    for as_of in (date(2021, 3, 1), date(2024, 1, 31), date(2026, 9, 8)):
+        conn = sqlite3.connect(tmp_path / "facts.db")
+        try:
+            groups = list(engine.evaluate(ruleset, conn, as_of))
+            dose_rows = list(engine.evaluate_doses(ruleset, conn, as_of))
+        finally:
+            conn.close()
+        by_student: dict = {}
+        for group in groups:
+            by_student.setdefault(group.student_id, [[], []])[0].append(group)
+        for dose in dose_rows:
+            by_student.setdefault(dose.student_id, [[], []])[1].append(dose)
+        for student, doses, exemptions in factdb.iter_students(tmp_path / "facts.db"):
+            expected = evaluate_student(ruleset, student, doses, exemptions, as_of)
+            got = by_student.get(student.id, [[], []])
+            assert tuple(got[0]) == expected.groups, _diff(expected.groups, tuple(got[0]), student, as_of)
+            assert tuple(got[1]) == expected.doses, _diff(expected.doses, tuple(got[1]), student, as_of)
