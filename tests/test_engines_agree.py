@@ -173,7 +173,13 @@ def populations(draw, ruleset):
         students.append(Student(sid, birth, grade))
         day = birth + timedelta(days=draw(st.integers(-20, 400)))
         for _ in range(draw(st.integers(0, 12))):
-            if not draw(st.integers(0, 4)) == 0:  # usually move on; sometimes the same day again
+            move = draw(st.integers(0, 6))
+            if move == 0:  # the same day again
+                pass
+            elif move == 1:  # on the edge of an age the rules use
+                months = draw(st.sampled_from([1, 2, 4, 6, 12, 13, 15, 18, 24, 48, 60, 84, 132, 192]))
+                day = max(day, _add_months(birth, months) + timedelta(days=draw(st.integers(-6, 6))))
+            else:
                 day = day + timedelta(days=draw(st.sampled_from([1, 3, 20, 24, 27, 28, 30, 45, 60, 90, 120,
                                                                   180, 200, 365, 700, 1500])))
             cvx = draw(st.sampled_from(cvx_codes))

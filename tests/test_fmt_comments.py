@@ -210,7 +210,7 @@ def test_a_file_of_comments_only():
     assert format_source("# one\n\n   # two\n") == "# one\n\n# two\n"
 
 
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY

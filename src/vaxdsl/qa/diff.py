@@ -198,7 +198,7 @@ class Comparison:
                     bucket = self.buckets[bucket_key] = []
                 bucket.append(key)
                 changed = True
-        self.changed += 0
+        self.changed += changed
         for vaccine in self.added:
             self.added_outcomes[vaccine][new[vaccine][0]] += 1
         for vaccine in self.removed:
