@@ -305,3 +305,77 @@ def test_synthetic_population_agrees(tmp_path):
             got = by_student.get(student.id, [[], []])
             assert tuple(got[0]) == expected.groups, _diff(expected.groups, tuple(got[0]), student, as_of)
             assert tuple(got[1]) == expected.doses, _diff(expected.doses, tuple(got[1]), student, as_of)
+
+
+# ---- every test on the edge of its threshold, with and without tolerance -------------------------------
+
+EDGE_CONDITIONS = [
+    # (condition with OP, how the student's dates are placed: (birth, dose dates) from E and a delta)
+    ("dose 1 at age OP 12 months", "dose_vs_birth"),
+    ("dose 1 at age OP 12 months - 4 days", "dose_vs_birth"),
+    ("last dose at age OP 1 year + 2 weeks", "dose_vs_birth"),
+    ("at least 1 doses at age OP 12 months", "dose_vs_birth"),
+    ("at least 1 valid doses at age OP 12 months", "dose_vs_birth"),
+    ("since last dose OP 4 weeks", "dose_vs_e"),
+    ("since first dose OP 6 months", "dose_vs_e"),
+    ("since last dose OP 1 month - 4 days", "dose_vs_e"),
+    ("interval from dose 1 to dose 2 OP 6 months - 4 days", "dose_vs_dose"),
+    ("interval from first dose to last dose OP 28 days", "dose_vs_dose"),
+    ("age OP 12 months", "birth_vs_e"),
+    ("age OP 4 years - 4 days", "birth_vs_e"),
+]
+EDGE_RANGES = [
+    ("dose 1 at age 12 months .. 24 months", "dose_vs_birth"),
+    ("at least 1 doses at age 2 months .. 1 year", "dose_vs_birth"),
+    ("age in 12 months .. 24 months", "birth_vs_e"),
+]
+EDGE_E = date(2024, 3, 31)
+EDGE_BIRTHS = [date(2021, 1, 31), date(2020, 2, 29), date(2021, 3, 15), date(2020, 8, 31)]
+
+
+def _edge_population(kind: str):
+    """Students whose deciding date sits at every offset around the thresholds that matter."""
+    from vaxdsl.dates import add_months
+
+    students, doses = [], []
+    dose_id = 0
+    for b_index, birth in enumerate(EDGE_BIRTHS):
+        for months in (1, 2, 6, 11, 12, 13, 14, 24, 48):
+            for delta in range(-7, 8):
+                sid = f"{kind[:3]}-{b_index}-{months}-{delta + 7:02d}"
+                if kind == "birth_vs_e":
+                    born = add_months(EDGE_E, -months) + timedelta(days=delta)
+                    students.append(Student(sid, born, None))
+                    dates = [born + timedelta(days=60)]
+                elif kind == "dose_vs_birth":
+                    students.append(Student(sid, birth, None))
+                    dates = [add_months(birth, months) + timedelta(days=delta)]
+                    dates.append(dates[0] + timedelta(days=200))
+                elif kind == "dose_vs_e":
+                    first = add_months(EDGE_E, -months) + timedelta(days=delta)
+                    students.append(Student(sid, first - timedelta(days=400), None))
+                    dates = [first - timedelta(days=300), first] if months < 6 else [first]
+                else:  # dose_vs_dose
+                    first = add_months(EDGE_E, -30)
+                    second = add_months(first, months % 7) + timedelta(days=delta)
+                    students.append(Student(sid, first - timedelta(days=500), None))
+                    dates = [first, max(first, second)]
+                for day in dates:
+                    dose_id += 1
+                    doses.append(Dose(dose_id, sid, day, 1))
+    return students, doses
+
+
+@pytest.mark.parametrize("tolerance", [0, 4])
+@pytest.mark.parametrize("template, kind", EDGE_CONDITIONS + EDGE_RANGES)
+def test_threshold_edges(template, kind, tolerance):
+    ops = ["<", "<=", "=", "!=", ">=", ">"] if "OP" in template else [None]
+    students, doses = _edge_population(kind)
+    for op in ops:
+        condition = template.replace("OP", op) if op else template
+        text = (f'product X cvx 1 counts G\n'
+                f'vaccine G {{ series {{ dose 1 {{ }} dose 2 {{ }} dose 3 {{ }} }}\n'
+                f'  rule "r" => compliant tolerance {tolerance} days when {condition}\n'
+                f'  otherwise non_compliant }}\n')
+        ruleset = load_text(text, "edges.vax").ruleset
+        assert_agree(ruleset, students, doses, [], EDGE_E)

@@ -311,3 +311,10 @@ def test_format_ruleset_refuses_what_the_syntax_cannot_say(tree):
 def test_empty_file():
     assert format_source("") == ""
     assert format_source("\n\n  \n") == ""
+
+
+def test_condition_text_is_the_one_line_form():
+    from vaxdsl.formatter import condition_text
+
+    condition = parse('vaccine A { applies when (no grade or exempt) and not (age < 1 years) }').vaccines[0].applies
+    assert condition_text(condition) == "(no grade or exempt) and not age < 1 year"

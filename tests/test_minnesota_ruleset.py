@@ -252,10 +252,24 @@ def cdsi_groups_by_cvx(schedule) -> dict[int, set[str]]:
     return mapped
 
 
+def cdsi_live_conflict_codes(schedule) -> set[int]:
+    """Every CVX code CDSi's liveVirusConflicts name, before or after."""
+    return {
+        int(side.findtext("cvx"))
+        for conflict in schedule.find("liveVirusConflicts")
+        for side in (conflict.find("previous"), conflict.find("current"))
+    }
+
+
 def test_every_product_is_a_cdsi_code_counting_toward_its_antigens_groups(state, schedule):
     mapped = cdsi_groups_by_cvx(schedule)
+    live_elsewhere = cdsi_live_conflict_codes(schedule) - set(mapped)
     for product in state.products:
         cvx = ast.cvx_key(product.cvx)
+        if not product.vaccines:
+            # Declared only so live-virus spacing sees it: it must be one of CDSi's conflicting products.
+            assert product.live and cvx in live_elsewhere, f"product {product.id} counts toward nothing"
+            continue
         assert cvx in mapped, f"product {product.id}: CVX {product.cvx} is not in CDSi's cvxToAntigenMap"
         assert set(product.vaccines) == mapped[cvx], f"product {product.id} (CVX {product.cvx})"
         assert product.name, f"product {product.id} has no display name"

@@ -222,6 +222,8 @@ def evaluate(ruleset: ast.Ruleset, conn: sqlite3.Connection, as_of: date, studen
             yield from prepared.results()
         finally:
             prepared.close()
+            if prepared.conn is not conn:
+                prepared.conn.close()
 
 
 def run_all(conn: sqlite3.Connection, compiled: CompiledQuery, workers: int = 1,
@@ -247,9 +249,11 @@ def run_all(conn: sqlite3.Connection, compiled: CompiledQuery, workers: int = 1,
         except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
             errors.append(error)
 
-    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(bounds))]
+    # the caller's connection stays in the caller's thread (sqlite3 checks); the others get threads
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(1, len(bounds))]
     for thread in threads:
         thread.start()
+    work(0)
     for thread in threads:
         thread.join()
     if errors:

@@ -49,7 +49,7 @@ from .parser import Comment, parse_with_comments
 WIDTH = 100
 STEP = 2  # spaces per indentation level
 
-__all__ = ["WIDTH", "format_ruleset", "format_source"]
+__all__ = ["WIDTH", "condition_text", "duration_text", "format_ruleset", "format_source", "quote"]
 
 
 def format_source(text: str, file: str = "<string>") -> str:
@@ -68,6 +68,11 @@ def format_ruleset(ruleset: ast.Ruleset) -> str:
     """The canonical text of a tree (no comments). Raises ``ValueError`` for a value the syntax
     cannot express (a string with a line break, a doc string containing three double quotes)."""
     return _render_text(_Renderer(None, _Attached()), ruleset)
+
+
+def condition_text(condition) -> str:
+    """A condition on one line, as the formatter writes it: ``age >= 12 months and not exempt``."""
+    return _flat(_Renderer(None, _Attached()).layout(condition))
 
 
 def _render_text(renderer: "_Renderer", ruleset: ast.Ruleset) -> str:
@@ -277,7 +282,7 @@ def _leaves(node) -> list[_Leaf]:
 
 
 class _Filler:
-    """Greedy filling of a line that may break before ``and``/``or`` (conditions) or after ``,``."""
+    """Lines of a condition (one operand per line when it does not fit) or of a comma list (filled)."""
 
     def __init__(self, renderer: "_Renderer", indent: int, text: str, keys=()):
         self.renderer = renderer
@@ -285,7 +290,7 @@ class _Filler:
         self.text = text
         self.starts = [k for k in keys if k]
         self.ends = list(self.starts)
-        self.pending = False  # a trailing comment ends the current line
+        self.pending = False  # a trailing comment ends the current line (comma lists)
 
     def fits(self, extra: int) -> bool:
         return self.indent + len(self.text) + extra <= WIDTH

@@ -33,7 +33,7 @@ import attrs
 from .. import ast, records
 from ..errors import VaxError
 from ..results import DoseEvaluation, StudentEvaluation
-from .mapping import GROUPS, canonical_group, ruleset_group
+from .mapping import GROUPS, canonical_group
 from .workbook import CdcDose, TestCase, Workbook
 
 FIGURES = ("agreement", "not_valid_found")

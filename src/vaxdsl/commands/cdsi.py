@@ -83,7 +83,7 @@ def configure(parser):
                            help="the ruleset whose products say which doses count toward each group (default: minnesota)")
     importing.add_argument("--sheet", default=SHEET, help=f"the sheet to read (default: '{SHEET}')")
     importing.add_argument("--strict", action="store_true", help="write nothing and exit 1 if any row is bad")
-    importing.set_defaults(run=run_import)
+    importing.set_defaults(cdsi_run=run_import)
 
     checking = sub.add_parser("check", help="measure a ruleset's dose evaluation against the CDC test cases",
                               description=CHECK_DOC, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -94,11 +94,11 @@ def configure(parser):
     checking.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     checking.add_argument("--threshold", metavar="FILE", help="JSON floors; exit 1 when a figure is below its floor")
     checking.add_argument("--sheet", default=SHEET, help=f"the sheet to read (default: '{SHEET}')")
-    checking.set_defaults(run=run_check)
+    checking.set_defaults(cdsi_run=run_check)
 
 
-def run(args) -> int:  # the subcommand's own run is set by its parser; this is never reached
-    return 2
+def run(args) -> int:
+    return args.cdsi_run(args)
 
 
 def run_import(args) -> int:

@@ -272,6 +272,9 @@ class CompiledQuery:
         """After the main statement: the exact walk for the pairs the fast path left open."""
         series_groups = list(self._checks)
         return [
+            Step("sql", "DELETE FROM vx_slow"),
+            Step("sql", "DELETE FROM vx_walk"),
+            Step("sql", "DELETE FROM vx_wsum"),
             Step("sql", "INSERT INTO vx_slow SELECT sid FROM vx_result WHERE slow"),
             Step("sql", self.walk_sql("slow", series_groups), "exact walk"),
             Step("sql", "INSERT INTO vx_wsum SELECT sid, g, n + (r = 0), vs FROM vx_walk WHERE i = c"),

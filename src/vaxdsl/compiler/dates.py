@@ -133,7 +133,7 @@ _NEGATE = {">=": "<", ">": "<=", "<": ">=", "<=": ">", "=": "!=", "!=": "="}
 def relax(op: str, days: int, tolerance: int) -> int:
     """The day part of a threshold moved ``tolerance`` days the easy way for ``op``."""
     if op in (">=", ">"):
-        return days + tolerance
+        return days - tolerance
     if op in ("<", "<="):
         return days + tolerance
     return days

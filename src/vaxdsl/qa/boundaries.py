@@ -327,18 +327,24 @@ def _context(conditions, grades: _Grades) -> Context:
                 found["count"] = _count_wanted(condition)
                 found["products"] = condition.products
         elif isinstance(condition, ast.DoseAge):
-            if condition.dose.kind != "last" and condition.filter.op in (">=", ">", ".."):
-                found["dose_min_ages"].append((_ref_number(condition.dose, 1), condition.filter.low))
+            if condition.filter.op in (">=", ">", ".."):
+                doses.append((condition.dose, condition.filter.low))
         elif isinstance(condition, ast.IntervalCompare):
-            if condition.op in LOWER and "last" not in (condition.start.kind, condition.end.kind):
-                found["intervals"].append((_ref_number(condition.start, 1), _ref_number(condition.end, 1),
-                                           condition.duration))
+            if condition.op in LOWER:
+                intervals.append((condition.start, condition.end, condition.duration))
         elif isinstance(condition, ast.SinceDose):
             if condition.op in UPPER and condition.dose.kind == "last" and found["recent"] is None:
                 found["recent"] = condition.duration
 
+    doses, intervals = [], []
     for condition in conditions:
         visit(condition)
+    # "last dose" is the last of the doses the conditions ask for (known once every count is seen).
+    last = max(found["count"] or 1, 1)
+    found["dose_min_ages"] = [(_ref_number(ref, last), age) for ref, age in doses]
+    found["intervals"] = [(_ref_number(start, last), _ref_number(end, last), duration)
+                          for start, end, duration in intervals
+                          if _ref_number(start, last) < _ref_number(end, last)]
     return Context(found["grades"], tuple(found["lows"]), tuple(found["highs"]), found["count"],
                    tuple(found["products"]), tuple(found["dose_min_ages"]), tuple(found["intervals"]), found["recent"])
 
@@ -397,7 +403,7 @@ def _solve(function, target: date, estimate: date) -> date:
 
 
 class _Builder:
-    """Makes the student of one threshold at one offset, for one vaccine group."""
+    """Makes the students of the thresholds of one vaccine group."""
 
     def __init__(self, ruleset: ast.Ruleset, vaccine: ast.Vaccine, as_of: date):
         self.ruleset, self.vaccine, self.as_of = ruleset, vaccine, as_of
@@ -573,10 +579,27 @@ class _Builder:
             if any(add(birth, low) > self.as_of for low in context.lows):
                 continue
             if all(self.as_of < add(birth, high) for high in context.highs):
-                return birth
+                return self._closer(birth, dates_for, context) if margin_days is None else birth
             if fallback is None:
                 fallback = birth
         return fallback
+
+    def _closer(self, birth: date, dates_for, context: Context) -> date:
+        """With a ``since last dose < I`` beside the threshold, a birth up to a month later, day by day, so
+        that the last dose falls inside I before E (half of it), and nothing else changes for the worse."""
+        if context.recent is None:
+            return birth
+        span = (self.as_of - add(self.as_of, context.recent, -1)).days
+        desired = self.as_of - timedelta(days=max(span // 2, 1))
+        gap = (desired - max(dates_for(birth)[0])).days
+        for shift in range(min(gap, 62), 0, -1):
+            later = birth + timedelta(days=shift)
+            dates, placed = dates_for(later)
+            if (placed and dates and max(dates) <= desired and min(dates) >= later
+                    and all(add(later, low) <= self.as_of for low in context.lows)
+                    and all(self.as_of < add(later, high) for high in context.highs)):
+                return later
+        return birth
 
     def _grade_months(self, context: Context) -> int:
         if context.grades:

@@ -1,0 +1,1 @@
+"""The vaxdsl benchmark: ``python -m benchmarks`` (``make bench``); see docs/performance.md."""
