@@ -2,8 +2,8 @@
 
 Everything generated can be written in the concrete syntax and parsed back to an equal tree: names
 are never keywords, numeric grade codes are normalised (``07``), strings hold no line break, doc
-strings are what the parser would make of them (``inspect.cleandoc`` leaves them unchanged), ``and``
-and ``or`` have at least two operands, the first part of a duration is positive. Nothing promises
+strings are what the parser makes of some doc string (``inspect.cleandoc`` output, odd whitespace
+included), ``and`` and ``or`` have at least two operands, the first part of a duration is positive. Nothing promises
 that the ruleset passes the checker: names are random unless a :class:`Vocabulary` narrows them.
 
 >>> from hypothesis import given
@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from vaxdsl import ast
 from vaxdsl.resources import grammar_path
 
-# ---- lexical -------------------------------------------------------------------------------------------------
+# ---- lexical -----------------------------------------------------------------------------------------------
 
 _GRAMMAR = grammar_path().read_text(encoding="utf-8")
 KEYWORDS = frozenset(re.findall(r'"([A-Za-z_]+)"', _GRAMMAR)) | {
@@ -89,7 +89,7 @@ def grade_codes() -> st.SearchStrategy[str]:
                      st.integers(0, 99).map(lambda n: f"{n:02d}"), names())
 
 
-# ---- vocabulary -----------------------------------------------------------------------------------------------
+# ---- vocabulary --------------------------------------------------------------------------------------------
 
 
 @attrs.frozen
@@ -120,7 +120,7 @@ class Vocabulary:
 DEFAULT = Vocabulary()
 
 
-# ---- durations, dose references ------------------------------------------------------------------------------
+# ---- durations, dose references ----------------------------------------------------------------------------
 
 
 def durations(max_parts: int = 3) -> st.SearchStrategy[ast.Duration]:
@@ -142,7 +142,7 @@ def age_filters() -> st.SearchStrategy[ast.AgeFilter]:
     )
 
 
-# ---- conditions ----------------------------------------------------------------------------------------------------
+# ---- conditions --------------------------------------------------------------------------------------------
 
 
 def grade_items(vocab: Vocabulary = DEFAULT):
@@ -151,15 +151,15 @@ def grade_items(vocab: Vocabulary = DEFAULT):
 
 
 def calls(vocab: Vocabulary = DEFAULT, in_series: bool = False) -> st.SearchStrategy[ast.Call]:
+    """Predicate calls: in a rule ``p(student, X, 3, 2020-01-01)``; in a series ``p(student, dose)``."""
+    if in_series:
+        return st.builds(ast.Call, vocab.predicates, st.just((ast.Student(), ast.CurrentDose())))
     arg = st.one_of(
         st.just(ast.Student()),
-        st.just(ast.CurrentDose()) if in_series else st.just(ast.Student()),
         st.builds(ast.Name, names()),
         st.builds(ast.IntLit, st.integers(0, 1000)),
         st.builds(ast.DateLit, dates()),
     )
-    if in_series:
-        return st.builds(ast.Call, vocab.predicates, st.just((ast.Student(), ast.CurrentDose())))
     return st.builds(ast.Call, vocab.predicates, st.lists(arg, max_size=3).map(tuple))
 
 
@@ -193,7 +193,7 @@ def conditions(vocab: Vocabulary = DEFAULT, max_leaves: int = 10) -> st.SearchSt
     return st.recursive(atoms(vocab), extend, max_leaves=max_leaves)
 
 
-# ---- declarations -----------------------------------------------------------------------------------------------------
+# ---- declarations ------------------------------------------------------------------------------------------
 
 
 def rules(vocab: Vocabulary = DEFAULT, placements: bool = False) -> st.SearchStrategy[ast.Rule]:
@@ -272,7 +272,7 @@ def settings(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Settings]:
     return st.builds(ast.Settings, st.none() | st.integers(0, 30), exemption_outcomes(vocab))
 
 
-# ---- Datalog ----------------------------------------------------------------------------------------------------------
+# ---- Datalog -----------------------------------------------------------------------------------------------
 
 
 def simple_terms() -> st.SearchStrategy:
@@ -312,7 +312,7 @@ def predicates(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.PredicateCl
     )
 
 
-# ---- whole files --------------------------------------------------------------------------------------------------------
+# ---- whole files -------------------------------------------------------------------------------------------
 
 
 def declarations(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy:

@@ -86,8 +86,8 @@ def _rows():
         ]),
         make_row("T-2", "a flu case", dob, "FLU", datetime(2020, 6, 1)),
         make_row("T-3", "no DOB", None, "DTAP", datetime(2020, 6, 1)),
-        make_row("T-4", "LAIV then varicella", dob, "VAR", datetime(2021, 6, 1), [
-            (datetime(2021, 2, 1), "149", "MED", "Valid", None),
+        make_row("T-4", "influenza then varicella", dob, "VAR", datetime(2021, 6, 1), [
+            (datetime(2021, 2, 1), "88", "MED", "Valid", None),
             (datetime(2021, 2, 20), "21", "MSD", "Not Valid", "Live Virus Conflict"),
         ]),
     ]
@@ -99,7 +99,7 @@ def test_import_on_an_invented_workbook(tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 0
     assert "row 4 (T-3): the birth date (DOB) is missing (skipped)" in captured.err
-    assert "T-4: dose 2021-02-01 CVX 149 left out: CVX 149 (MVX MED) is not declared by Minnesota" in captured.err
+    assert "T-4: dose 2021-02-01 CVX 88 left out: CVX 88 (MVX MED) is not declared by Minnesota" in captured.err
     assert "wrote 2 case(s) (4 dose expectation(s)) in 2 file(s); skipped 1 case(s) of groups without a school " \
            "requirement (FLU 1); 1 bad row(s) skipped" in captured.out
     fixture = read_fixture_text((tmp_path / "out" / "cdsi-DTAP.toml").read_text(encoding="utf-8"), "cdsi-DTAP.toml")
@@ -108,7 +108,7 @@ def test_import_on_an_invented_workbook(tmp_path, capsys):
     assert case.name == 'T-1: quotes "and" a \\ backslash'
     assert [(e.cvx, e.valid, e.reason) for e in case.expect_doses] == [(20, True, None), (110, False, "too_soon"), (20, False, None)]
     var = (tmp_path / "out" / "cdsi-VAR.toml").read_text(encoding="utf-8")
-    assert "# left out: 2021-02-01 CVX 149" in var
+    assert "# left out: 2021-02-01 CVX 88" in var
     assert read_fixture_text(var, "cdsi-VAR.toml").cases[0].doses[0].cvx == 21
 
 
@@ -124,7 +124,7 @@ def test_without_a_ruleset_every_dose_is_written_with_its_expectation(tmp_path):
     book = read_workbook(make_workbook(tmp_path / "cases.xlsx", _rows()))
     texts, report = fixture_texts(book)
     assert report.left_out == () and report.expectations == 5
-    assert read_fixture_text(texts["cdsi-VAR.toml"]).cases[0].doses[0].cvx == 149
-    # With Minnesota, the LAIV dose is not declared: left out, and reported.
+    assert read_fixture_text(texts["cdsi-VAR.toml"]).cases[0].doses[0].cvx == 88
+    # With Minnesota, the unspecified influenza dose (CVX 88) is not declared: left out, and reported.
     texts, report = fixture_texts(book, load("minnesota").ruleset)
-    assert [(item.case.test_id, item.dose.cvx, item.written) for item in report.left_out] == [("T-4", 149, False)]
+    assert [(item.case.test_id, item.dose.cvx, item.written) for item in report.left_out] == [("T-4", 88, False)]

@@ -95,7 +95,8 @@ def test_vaccine_items_in_canonical_order_and_rule_items_one_per_line():
 
 
 def test_extend_vaccine_and_placement_stay():
-    text = 'extends "minnesota"\nextend vaccine DTaP { rule "Local" => in_process after "Default" active to 2030-01-01 }'
+    text = ('extends "minnesota"\n'
+            'extend vaccine DTaP { rule "Local" => in_process after "Default" active to 2030-01-01 }')
     assert fmt(text) == canonical('''
         extends "minnesota"
 
@@ -143,8 +144,8 @@ def test_conditions_are_spelled_one_way(written, canonical_text):
 @pytest.mark.parametrize("written, canonical_text", [
     ("{a} or {b} or {c}", "{a} or {b} or {c}"),
     ("({a} or {b}) or {c}", "({a} or {b}) or {c}"),
-    ("{a} and {b} or {c} and {d}", "{a} and {b} or {c} and {d}"),
-    ("({a} and {b}) or ({c} and {d})", "{a} and {b} or {c} and {d}"),
+    ("{a} and {b} or {c} and {d}", "({a} and {b}) or ({c} and {d})"),
+    ("({a} and {b}) or ({c} and {d})", "({a} and {b}) or ({c} and {d})"),
     ("({a} or {b}) and {c}", "({a} or {b}) and {c}"),
     ("(({a} and {b})) and {c}", "({a} and {b}) and {c}"),
     ("not ({a} and {b})", "not ({a} and {b})"),
@@ -152,7 +153,7 @@ def test_conditions_are_spelled_one_way(written, canonical_text):
     ("(not {a}) and {b}", "not {a} and {b}"),
     ("not ({a} or {b}) or ({c})", "not ({a} or {b}) or {c}"),
 ])
-def test_parentheses_only_where_the_tree_needs_them(written, canonical_text):
+def test_every_nested_group_is_parenthesised(written, canonical_text):
     atoms = {"a": "age > 1 year", "b": "no grade", "c": "exempt", "d": "always"}
     out = fmt(f'vaccine A {{ rule "r" => compliant when {written.format(**atoms)} }}')
     assert out.splitlines()[2] == f"    when {canonical_text.format(**atoms)}"

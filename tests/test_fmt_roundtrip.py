@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from strategies import commented_texts, conditions, literals, rulesets, series
+from strategies import Vocabulary, commented_texts, conditions, literals, rulesets, series
 from vaxdsl import ast
 from vaxdsl.formatter import format_ruleset, format_source
 from vaxdsl.parser import parse, parse_with_comments
@@ -104,3 +104,15 @@ def test_bundled_rulesets_with_more_comments(data):
     assert Counter(c.text for c in after.comments) == Counter(c.text for c in before.comments)
     assert after.ruleset == before.ruleset
     assert format_source(once) == once
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rulesets(Vocabulary.of(vaccines=["HepB", "MMR"], products=["Engerix"], grades=["KG", "01"])))
+def test_a_narrowed_vocabulary_round_trips_and_uses_only_its_names(tree):
+    assert parse(format_ruleset(tree)) == tree
+    for vaccine in tree.vaccines:
+        assert vaccine.id in ("HepB", "MMR")
+        for rule in vaccine.rules:
+            assert rule.outcome in ast.OUTCOMES
+    for product in tree.products:
+        assert product.id == "Engerix" and set(product.vaccines) <= {"HepB", "MMR"}

@@ -164,13 +164,16 @@ class Prepared:
     def run(self, mode: str, params=None, progress: Progress | None = None) -> None:
         """Fill ``vx_result`` for the students of ``mode``."""
         compiled = self.compiled
-        self.run_steps(compiled.steps(mode, static=False), params, progress)
+        if mode not in self.main:  # rendered once: the SQL text is also sqlite3's statement cache key
+            self.main[mode] = (compiled.steps(mode, static=False), "INSERT INTO vx_result " + compiled.main_sql(mode),
+                               compiled.slow_steps())
+        steps, main, slow = self.main[mode]
+        self.run_steps(steps, params, progress)
         if progress:
             progress("rules")
-        if mode not in self.main:
-            self.main[mode] = "INSERT INTO vx_result " + compiled.main_sql(mode)
-        self._execute(self.main[mode], params)
-        self.run_steps(compiled.slow_steps(), params, progress)
+        self._execute(main, params)
+        if self.conn.execute("SELECT 1 FROM vx_result WHERE slow LIMIT 1").fetchone():
+            self.run_steps(slow, params, progress)
 
     def select(self, students: Iterable[str]) -> None:
         self.conn.execute("DELETE FROM vx_sel")
@@ -189,9 +192,13 @@ class Prepared:
         groups = [v.id for v in compiled.vaccines]
         products = [p.id for p in compiled.catalog.products]
         members = compiled.catalog.members
+        key = ("doses", mode)
+        if key not in self.main:
+            self.main[key] = (compiled.walk_sql(mode, list(range(1, len(groups) + 1))), compiled.doses_sql(mode))
+        walk, listing = self.main[key]
         self._execute("DELETE FROM vx_walk", None)
-        self._execute(compiled.walk_sql(mode, list(range(1, len(groups) + 1))), params)
-        for sid, g, dose_id, day, cvx, pid, reason, number in self._execute(compiled.doses_sql(mode), params):
+        self._execute(walk, params)
+        for sid, g, dose_id, day, cvx, pid, reason, number in self._execute(listing, params).fetchall():
             if g is None:
                 yield DoseEvaluation(sid, dose_id, date.fromisoformat(day), cvx, "", None, False, None, None)
             else:
@@ -284,9 +291,10 @@ def evaluate_doses(ruleset: ast.Ruleset, conn: sqlite3.Connection, as_of: date, 
             ids = [row[0] for row in conn.execute("SELECT student_id FROM students ORDER BY student_id")]
         else:
             ids = sorted(set(student_ids))
+        steps = compiled.steps("list", static=False)
         for start in range(0, len(ids), DOSE_CHUNK):
             prepared.select(ids[start:start + DOSE_CHUNK])
-            prepared.run_steps(compiled.steps("list", static=False))
+            prepared.run_steps(steps)
             if progress and start:
                 progress(f"doses: {start:,} of {len(ids):,} students")
             yield from prepared.dose_rows("list")

@@ -15,8 +15,8 @@ The layout reads like the vendor's rule tables:
 - a series dose is one row, ``dose 2 { min age 13 months  min interval 4 weeks }`` (two spaces
   between requirements), or a block when the row does not fit; long ``allow`` lists wrap after commas;
 - a condition that does not fit its line puts each operand of ``and``/``or`` on its own line,
-  operator first, two spaces further in (nested groups the same way); parentheses only where the
-  tree needs them (``not`` binds tightest, then ``and``, then ``or``); predicate bodies fill lines;
+  operator first, two spaces further in (nested groups the same way); every nested ``and``/``or``
+  group is parenthesised, so nobody needs the precedence rules to read it; predicate bodies fill lines;
 - durations say ``1 month`` / ``2 months``, counts ``at least 1 valid dose`` / ``2 valid doses``,
   ``no valid doses``; grade codes as the parser normalised them (``07``); strings are re-escaped; a
   doc of one line stays on one line, else it becomes a block whose text starts on the line
@@ -791,7 +791,8 @@ class _Renderer:
             self.doc(inner, rule.doc, self.token_key(self._find_doc(rule.span, exclude)))
         if rule.tolerance_days is not None:
             at = self._find(rule.span, "tolerance", exclude=exclude)
-            self.line(inner, f"tolerance {_days(rule.tolerance_days)}", self.token_key(at, None if at is None else at + 2))
+            key = self.token_key(at, None if at is None else at + 2)
+            self.line(inner, f"tolerance {_days(rule.tolerance_days)}", key)
         if rule.active_start is not None or rule.active_end is not None:
             text = "active"
             if rule.active_start is not None:
@@ -814,7 +815,9 @@ class _Renderer:
         if isinstance(cond, (ast.And, ast.Or)):
             op = "and" if isinstance(cond, ast.And) else "or"
             items = [self.layout(item, op) for item in cond.items]
-            parens = parent in ("and", "not") or (parent == "or" and op == "or")
+            # Every nested group is parenthesised: an admin should not need the precedence table to
+            # read `a or (b and c)`.
+            parens = bool(parent)
             return _Group("(" if parens else "", op, items, ")" if parens else "")
         if isinstance(cond, ast.Not):
             inner = self.layout(cond.item, "not")

@@ -31,6 +31,7 @@ import attrs
 
 from .. import ast
 from ..dates import signed_shift
+from ..errors import VaxError
 from .dates import jd_literal, sql_add
 from .sql import lit
 
@@ -252,8 +253,11 @@ class Datalog:
         for param in clause.params:
             if param in self.constants:
                 heads.append(lit(param))
-            else:
+            elif param in scope.bound:
                 heads.append(scope.bound[param])
+            else:
+                raise VaxError(f"unsafe: '{param}' in the head of '{clause.name}' does not occur in a positive atom "
+                               f"of the body (line {clause.span.line}; run vaxdsl check)")
         if named:
             heads = [f"{h} AS c{i}" for i, h in enumerate(heads)]
         select = f"SELECT {'' if named else 'DISTINCT '}{', '.join(heads) or '1'}"
@@ -280,6 +284,9 @@ class Datalog:
             for param, value in zip(clause.params, values):
                 if value is None:
                     continue
+                if param not in self.constants and param not in scope.bound:
+                    raise VaxError(f"unsafe: '{param}' in the head of '{name}' does not occur in a positive atom "
+                                   f"of the body (line {clause.span.line}; run vaxdsl check)")
                 head = lit(param) if param in self.constants else scope.bound[param]
                 wheres.append(f"{head} = {value}")
             sql = "SELECT 1" + (" FROM " + ", ".join(froms) if froms else "")
@@ -431,6 +438,9 @@ class _Scope:
         if isinstance(term, ast.Name):
             if term.name in self.program.constants:
                 return lit(term.name)
+            if term.name not in bound:
+                raise VaxError(f"unsafe: '{term.name}' does not occur in a positive atom of the body "
+                               f"(line {term.span.line}; run vaxdsl check)")
             return bound[term.name]
         if isinstance(term, (ast.IntLit, ast.StrLit)):
             return lit(term.value)

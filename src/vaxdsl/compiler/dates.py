@@ -212,8 +212,9 @@ def _constant_vs_shift(e: date, op: str, a: DateExpr, months: int, days: int) ->
 def _holds_at(holds, ordinal: int, months: int, days: int) -> bool:
     try:
         return holds(cdsi.add(date.fromordinal(ordinal), (months, days)))
-    except (ArithmeticError, ValueError, VaxError):  # beyond the calendar: after any E going forward
-        return months < 0 or (months == 0 and days < 0)
+    except (ArithmeticError, ValueError, VaxError):
+        # off the calendar: below year 1 near its start (before any E), past 9999 near its end
+        return ordinal < date.max.toordinal() // 2
 
 
 def _not(sql: str) -> str:

@@ -1,0 +1,77 @@
+"""Pass 3 (vaxdsl.compiler.series): the fast path with one skip gives exactly what the recursive walk
+gives, the walk's limits, and the main statement's plan (streams the dose index, never sorts)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hypothesis import HealthCheck, given, settings
+
+from vaxdsl import ast, engine
+from vaxdsl.compiler import compile_ruleset
+from vaxdsl.compiler.series import max_valid, targets
+from vaxdsl.loader import load_text
+
+from test_engines_agree import build_db, populations, ruleset_named
+
+
+def test_series_limits():
+    series = ast.Series((ast.SeriesDose(1), ast.SeriesDose(2), ast.SeriesDose(4), ast.SeriesDose(2, min_age=None)))
+    assert max_valid(series) == 2  # dose 3 is missing: the walk can never get past 2
+    assert list(targets(series)) == [1, 2, 4]
+    assert max_valid(ast.Series(())) == 0
+
+
+def _fast_and_walked(ruleset, students, doses, exemptions, as_of):
+    conn = build_db(students, doses, exemptions)
+    compiled = compile_ruleset(ruleset, as_of)
+    prepared = engine.Prepared(conn, compiled)
+    prepared.run("all")
+    fast = conn.execute("SELECT * FROM vx_result ORDER BY sid").fetchall()
+    conn.execute("UPDATE vx_result SET slow = 1")
+    prepared.run_steps(compiled.slow_steps())
+    walked = conn.execute("SELECT * FROM vx_result ORDER BY sid").fetchall()
+    conn.close()
+    return [row[2:] for row in fast], [row[2:] for row in walked]
+
+
+def _check(name):
+    ruleset = ruleset_named(name)
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                     HealthCheck.data_too_large])
+    @given(populations(ruleset))
+    def check(population):
+        fast, walked = _fast_and_walked(ruleset, *population)
+        assert fast == walked
+
+    check()
+
+
+def test_fast_path_is_the_walk_minnesota():
+    _check("minnesota")
+
+
+def test_fast_path_is_the_walk_kitchen_sink():
+    _check("kitchen-sink")
+
+
+def test_main_statement_streams_the_dose_index():
+    ruleset = ruleset_named("minnesota")
+    conn = build_db([], [], [])
+    engine.prepare_database(conn)
+    compiled = compile_ruleset(ruleset, date(2025, 9, 2))
+    prepared = engine.Prepared(conn, compiled)
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + compiled.main_sql("range"), {"lo": "", "hi": "z"})]
+    assert not any("TEMP B-TREE" in line for line in plan), plan
+    assert any(f"COVERING INDEX {engine.INDEX_NAME} (student_id=? AND date<?)" in line for line in plan), plan
+    assert any("SEARCH s USING INDEX sqlite_autoindex_students_1 (student_id>? AND student_id<?)" in line
+               for line in plan), plan
+    prepared.close()
+
+
+def test_group_without_series_counts_every_dose():
+    ruleset = load_text('product P cvx 1 counts G\nvaccine G { rule "r" => compliant when dose 3 at age >= 1 month }',
+                        "g.vax").ruleset
+    compiled = compile_ruleset(ruleset, date(2025, 1, 1))
+    assert compiled._checks == {}
