@@ -90,17 +90,25 @@ def evaluate(args) -> dict:
     sql_seconds = time.perf_counter() - started
     counts = {"students": 0, "groups": 0, "slow": 0, "statuses": {}}
     statuses = counts["statuses"]
-    for item in prepared:
-        counts["slow"] += item.conn.execute("SELECT count(*) FROM vx_slow").fetchone()[0]
-        for group in item.results():
+    children_mb = 0.0
+    for part in prepared:
+        if isinstance(part, engine.ResultSet):
+            counts["slow"] += part.stats["slow"]
+            children_mb += part.stats["peak_mb"]
+        else:
+            counts["slow"] += part.conn.execute("SELECT count(*) FROM vx_slow").fetchone()[0]
+        for group in part.results():
             counts["groups"] += 1
             statuses[group.status] = statuses.get(group.status, 0) + 1
-        counts["students"] += item.conn.execute("SELECT count(*) FROM vx_result").fetchone()[0]
+        counts["students"] += sum(1 for _ in part.rows())
+        part.close()
     total = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"compile_seconds": compile_seconds, "sql_seconds": sql_seconds, "seconds": total,
-            "read_results_seconds": total - sql_seconds, "cpu_seconds": cpu, "workers": len(prepared),
-            "peak_mb": _peak_mb(), "stages": stages, **counts}
+            "read_results_seconds": total - sql_seconds, "cpu_seconds": cpu + children.ru_utime + children.ru_stime,
+            "workers": len(prepared), "peak_mb": _peak_mb() + children_mb, "parent_peak_mb": _peak_mb(),
+            "stages": stages, **counts}
 
 
 def interpreter(args) -> dict:

@@ -132,8 +132,15 @@ def main(argv=None) -> int:
     say(f"full evaluation          {engine_seconds:8.2f} s   {args.students:,} students x {len(_groups(args))} groups, "
         f"{doses:,} doses, {ev['workers']} worker(s), compile {ev['compile_seconds'] * 1000:.0f} ms   "
         f"[target <= {TARGETS['seconds']:.0f} s: {verdict(engine_seconds <= TARGETS['seconds'])}]")
+    say("    first worker's steps (each the time until the next began; predicates and reject checks grouped):")
+    merged: list[list] = []
     for at, label in ev["stages"]:
-        say(f"    {at:7.2f} s  {label}")
+        if merged and merged[-1][1] == label:
+            continue
+        merged.append([at, label])
+    ends = [at for at, _ in merged[1:]] + [engine_seconds]
+    for (at, label), end in zip(merged, ends):
+        say(f"    {end - at:7.2f} s  {label}")
     say(f"  + reading every result {ev['read_results_seconds']:8.2f} s   ({ev['groups']:,} GroupEvaluation records; "
         f"total {ev['seconds']:.2f} s)")
     say(f"  exact walk for          {ev['slow']:,} students; statuses {json.dumps(ev['statuses'])}")

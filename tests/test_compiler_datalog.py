@@ -9,7 +9,6 @@ from datetime import date
 from pathlib import Path
 
 from vaxdsl.compiler import compile_ruleset
-from vaxdsl.compiler.datalog import Datalog
 from vaxdsl.loader import load, load_text
 from vaxdsl.records import Dose, Student
 

@@ -116,8 +116,16 @@ def test_prepare_database_adds_the_covering_index(conn):
     assert engine.dose_order_index(conn) == engine.INDEX_NAME
 
 
-def test_no_usable_index_is_an_error():
-    conn = sqlite3.connect(":memory:")
+def test_no_usable_index_is_added(conn):
+    conn.execute("DROP INDEX doses_student_id_date")
+    assert engine.dose_order_index(conn) is None
+    assert len(list(engine.evaluate(MINNESOTA, conn, AS_OF))) == 4 * len(MINNESOTA.vaccines)
+    assert engine.covering(conn)
+
+
+def test_no_usable_index_on_a_read_only_database_is_an_error(tmp_path):
+    path = tmp_path / "ro.db"
+    conn = sqlite3.connect(path)
     conn.executescript("""
         CREATE TABLE students(student_id TEXT PRIMARY KEY, birth_date TEXT, grade TEXT, attributes TEXT);
         CREATE TABLE doses(dose_id INTEGER PRIMARY KEY, student_id TEXT, date TEXT, cvx INTEGER, mvx TEXT,
@@ -125,8 +133,11 @@ def test_no_usable_index_is_an_error():
         CREATE TABLE exemptions(student_id TEXT, vaccine TEXT, kind TEXT, date TEXT, source TEXT, row INTEGER);
         CREATE INDEX wrong_order ON doses(student_id, cvx);
     """)
+    conn.close()
+    readonly = engine.open_database(path, readonly=True)
     with pytest.raises(VaxError, match="no index on doses"):
-        list(engine.evaluate(MINNESOTA, conn, AS_OF))
+        list(engine.evaluate(MINNESOTA, readonly, AS_OF))
+    readonly.close()
 
 
 def test_fast_path_equals_exact_walk(conn):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
-from datetime import date
 
 import pytest
 
@@ -62,7 +60,7 @@ def test_csv_to_a_file(capsys, db, tmp_path):
 
 def test_table_for_some_students(capsys, db):
     code, out, err = _run(capsys, "evaluate", "minnesota", "--db", str(db), "--as-of", AS_OF.isoformat(),
-                          "--format", "table", "--student", "B", "--student", "C")
+                          "--format", "table", "--student", "B", "--student", "C", "nobody")
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["student_id", "vaccine", "status", "rule", "valid_doses"]

@@ -8,7 +8,7 @@ exemptions of every kind (dated before and after E). The rulesets are Minnesota,
 and two written here to reach what those do not: groups without a series, recursion, counts and
 ``valid``/``invalid`` in predicates, month intervals, age windows on counts, exemption outcomes.
 
-``VAXDSL_AGREE_EXAMPLES`` sets the number of examples per ruleset (default 40).
+``VAXDSL_AGREE_EXAMPLES`` sets the number of examples per ruleset (default 100).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from vaxdsl.interpreter import evaluate_student
 from vaxdsl.loader import load, load_text
 from vaxdsl.records import Dose, Exemption, Student
 
-EXAMPLES = int(os.environ.get("VAXDSL_AGREE_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("VAXDSL_AGREE_EXAMPLES", "100"))
 
 KITCHEN_SINK = '''
 ruleset "Agree A" { jurisdiction "T" version "1" }
@@ -61,6 +61,10 @@ predicate exempt_any(S) :- exemption(S, _, medical).
 predicate grade_kg(S) :- grade(S, "KG").
 predicate late(S) :- as_of(E), birth(S, B), E > B + 6 years.
 predicate no_alpha(S) :- student(S), not dose(S, _, _, A1), count { X : dose(S, X, _, _) } < 3.
+predicate recent_dose(S, P) :- dose(S, _, T, P), T >= 2022-01-01, T != 2022-06-01.
+predicate kind_of(S, medical) :- exemption(S, Alpha, medical).
+predicate kind_of(S, K) :- exemption(S, Beta, K), K != lab_immunity.
+predicate same_day(S) :- dose(S, D, T, _), dose(S, E, T, _), D < E, not invalid(S, Alpha, D, extraneous).
 
 vaccine Alpha "Alpha" {
   series {
@@ -103,6 +107,8 @@ vaccine Gamma "Gamma" {
   rule "kids" => compliant when grade_kg(student) or late(student)
   rule "alpha" => in_process when two_alpha_young(student) and long_chain(student)
   rule "few" => in_process when no_alpha(student) and at least 1 doses of Z
+  rule "recent" => in_grace_period when recent_dose(student, G1) or kind_of(student, medical)
+  rule "same day" => exempt when same_day(student) and kind_of(student, conscientious)
   otherwise no_requirement
 }
 

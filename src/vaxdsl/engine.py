@@ -10,8 +10,10 @@ each student's groups in ruleset order; they equal the reference interpreter's.
 Everything the engine creates is a ``TEMP`` table of the connection (named ``vx_*``), so the fact
 database is only read, with one exception: when ``doses`` has no index that yields a student's
 doses in ``(date, dose_id)`` order with their product columns, :func:`prepare_database` adds one
-(``vx_doses_by_student``), which the main statement needs to stream without sorting. A read-only
-database without it is evaluated through a sorted temporary copy instead (slower).
+(``vx_doses_by_student``, committed at once), which the main statement streams without sorting. A
+read-only database is evaluated through the loader's ``doses(student_id, date)`` index instead
+(a table lookup per dose: slower). A connection that is not in a transaction is switched to
+autocommit while the engine uses it; one that is keeps its transaction (the temporary tables join it).
 
 A large evaluation can be split by student id ranges across worker connections (``workers``), each
 running the whole pipeline for its range in its own thread: SQLite releases the GIL while a
@@ -20,8 +22,11 @@ statement runs, so the workers use separate cores.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import resource
 import sqlite3
-import threading
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
@@ -120,14 +125,15 @@ class Prepared:
         self.conn = conn
         self.compiled = compiled
         self._isolation = conn.isolation_level
-        conn.isolation_level = None  # autocommit: the engine only writes temporary tables
+        if not conn.in_transaction:
+            conn.isolation_level = None  # autocommit: the engine only writes temporary tables
         configure(conn)
         for (name,) in conn.execute("SELECT name FROM sqlite_temp_master WHERE type = 'table' AND name LIKE 'vx\\_%' "
                                     "ESCAPE '\\'").fetchall():
             conn.execute(f"DROP TABLE temp.{_quote(name)}")
-        if dose_order_index(conn) is None:
-            raise VaxError("the fact database has no index on doses(student_id, date): "
-                           "rebuild it with 'vaxdsl load' or open it writable once")
+        if dose_order_index(conn) is None and not prepare_database(conn):
+            raise VaxError("the fact database has no index on doses(student_id, date) and cannot be given one "
+                           "(read-only): rebuild it with 'vaxdsl load' or open it writable once")
         for sql in compiled.setup_statements():
             conn.execute(sql)
         self.run_steps(compiled.static_steps())
@@ -150,7 +156,8 @@ class Prepared:
                     if added <= 0:
                         break
                 continue
-            if progress and step.label:
+            if progress and step.label and step.label != getattr(self, "_last_label", None):
+                self._last_label = step.label
                 progress(step.label)
             self._execute(step.sql, params)
             index += 1
@@ -179,13 +186,11 @@ class Prepared:
         self.conn.execute("DELETE FROM vx_sel")
         self.conn.executemany("INSERT OR IGNORE INTO vx_sel VALUES (?)", ((s,) for s in students))
 
+    def rows(self):
+        return self.conn.execute("SELECT * FROM vx_result ORDER BY sid")
+
     def results(self) -> Iterator[GroupEvaluation]:
-        decisions = self.compiled.decisions
-        for row in self.conn.execute("SELECT * FROM vx_result ORDER BY sid"):
-            student = row[0]
-            for index, decision in enumerate(decisions):
-                status, rule = decision.decode(row[2 + 2 * index])
-                yield GroupEvaluation(student, decision.vaccine, status, rule, row[3 + 2 * index])
+        return _decode(self.rows(), self.compiled.decisions)
 
     def dose_rows(self, mode: str, params=None) -> Iterator[DoseEvaluation]:
         compiled = self.compiled
@@ -224,48 +229,117 @@ def evaluate(ruleset: ast.Ruleset, conn: sqlite3.Connection, as_of: date, studen
         finally:
             prepared.close()
         return
-    for prepared in run_all(conn, compiled, workers=workers, progress=progress):
+    parts = run_all(conn, compiled, workers=workers, progress=progress)
+    try:
+        for part in parts:
+            yield from part.results()
+    finally:
+        for part in parts:
+            part.close()
+
+
+class ResultSet:
+    """The results of one worker process, read back from the file it wrote (attached to the caller's
+    connection); reads like :class:`Prepared`."""
+
+    def __init__(self, conn: sqlite3.Connection, schema: str, compiled: CompiledQuery, stats: dict, file: str):
+        self.conn = conn
+        self.schema = schema
+        self.compiled = compiled
+        self.stats = stats
+        self.file = file
+
+    def rows(self):
+        return self.conn.execute(f"SELECT * FROM {self.schema}.vx_result ORDER BY rowid")
+
+    def results(self) -> Iterator[GroupEvaluation]:
+        return _decode(self.rows(), self.compiled.decisions)
+
+    def close(self) -> None:
         try:
-            yield from prepared.results()
-        finally:
-            prepared.close()
-            if prepared.conn is not conn:
-                prepared.conn.close()
+            self.conn.execute(f"DETACH DATABASE {self.schema}")
+        except sqlite3.Error:
+            pass
+        Path(self.file).unlink(missing_ok=True)
+        try:
+            Path(self.file).parent.rmdir()  # once the last part is gone
+        except OSError:
+            pass
+
+
+def _decode(rows, decisions) -> Iterator[GroupEvaluation]:
+    for row in rows:
+        student = row[0]
+        for index, decision in enumerate(decisions):
+            status, rule = decision.decode(row[2 + 2 * index])
+            yield GroupEvaluation(student, decision.vaccine, status, rule, row[3 + 2 * index])
 
 
 def run_all(conn: sqlite3.Connection, compiled: CompiledQuery, workers: int = 1,
-            progress: Progress | None = None) -> list[Prepared]:
-    """Evaluate every student, split over ``workers`` connections; the prepared connections hold
-    the results (``vx_result``), in student id order when read one after the other."""
+            progress: Progress | None = None) -> list:
+    """Evaluate every student, split by student id ranges over ``workers``: the first range on
+    ``conn`` itself, each other in a child process with its own connection, which writes its
+    results to a file that is then attached to ``conn``. (Processes, not threads: SQLite's
+    allocator serialises threads of one process, and two threads ran barely faster than one.)
+    Returns the parts, in student id order, each with ``rows()``, ``results()`` and ``close()``."""
     path = database_path(conn)
-    if workers <= 1 or path is None:
+    if workers <= 1 or path is None or "fork" not in multiprocessing.get_all_start_methods():
         prepared = Prepared(conn, compiled)
         prepared.run("all", progress=progress)
         return [prepared]
     bounds = _split(conn, workers)
-    connections = [conn] + [sqlite3.connect(path, check_same_thread=False) for _ in bounds[1:]]
-    prepared: list[Prepared | None] = [None] * len(bounds)
-    errors: list[BaseException] = []
+    folder = tempfile.mkdtemp(prefix="vaxdsl-workers-")
+    context = multiprocessing.get_context("fork")
+    children = []
+    for index, (lo, hi) in enumerate(bounds[1:], start=1):
+        receive, send = context.Pipe(duplex=False)
+        out = str(Path(folder) / f"part{index}.db")
+        process = context.Process(target=_child, args=(path, compiled, lo, hi, out, send), daemon=True)
+        process.start()
+        send.close()
+        children.append((process, receive, out))
+    first = Prepared(conn, compiled)
+    lo, hi = bounds[0]
+    try:
+        first.run("range", {"lo": lo, "hi": hi}, progress)
+    finally:
+        answers = []
+        for process, receive, out in children:
+            try:
+                answers.append(receive.recv())
+            except EOFError:
+                answers.append(("error", "a worker process ended without a word"))
+            process.join()
+    parts: list = [first]
+    for index, ((kind, detail), (_, _, out)) in enumerate(zip(answers, children), start=1):
+        if kind != "ok":
+            raise VaxError(f"worker {index} failed: {detail}")
+        schema = f"vx_part{index}"
+        conn.execute(f"ATTACH DATABASE ? AS {schema}", (out,))
+        parts.append(ResultSet(conn, schema, compiled, detail, out))
+    return parts
 
-    def work(index: int) -> None:
-        try:
-            item = Prepared(connections[index], compiled)
-            lo, hi = bounds[index]
-            item.run("range", {"lo": lo, "hi": hi}, progress if index == 0 else None)
-            prepared[index] = item
-        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
-            errors.append(error)
 
-    # the caller's connection stays in the caller's thread (sqlite3 checks); the others get threads
-    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(1, len(bounds))]
-    for thread in threads:
-        thread.start()
-    work(0)
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return [p for p in prepared if p is not None]
+def _child(path: str, compiled: CompiledQuery, lo, hi, out: str, send) -> None:
+    """A worker process: evaluate one range and write ``vx_result`` to ``out``."""
+    code = 0
+    try:
+        conn = sqlite3.connect(path)
+        prepared = Prepared(conn, compiled)
+        prepared.run("range", {"lo": lo, "hi": hi})
+        conn.execute("ATTACH DATABASE ? AS vx_out", (out,))
+        conn.execute("PRAGMA vx_out.journal_mode = OFF")
+        conn.execute("PRAGMA vx_out.synchronous = OFF")
+        conn.execute("CREATE TABLE vx_out.vx_result AS SELECT * FROM vx_result ORDER BY sid")
+        slow = conn.execute("SELECT count(*) FROM vx_slow").fetchone()[0]
+        conn.close()
+        send.send(("ok", {"slow": slow, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    except BaseException as error:  # noqa: BLE001 - reported to the parent, which raises it
+        send.send(("error", f"{type(error).__name__}: {error}"))
+        code = 1
+    finally:
+        send.close()
+        os._exit(code)  # a forked child must not run the parent's exit handlers
 
 
 def _split(conn: sqlite3.Connection, workers: int) -> list[tuple]:

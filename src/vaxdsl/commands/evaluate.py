@@ -17,7 +17,7 @@ read; 2 for a bad argument.
 example:
   vaxdsl evaluate minnesota --db facts.db --as-of 2025-09-02 > status.jsonl
   vaxdsl evaluate rulesets/example-district.vax --facts facts/ --as-of 2025-09-02 --format csv --output status.csv
-  vaxdsl evaluate minnesota --db facts.db --as-of 2025-09-02 --student S0001 --student S0002 --format table
+  vaxdsl evaluate minnesota --db facts.db --as-of 2025-09-02 --student S0001 S0002 --format table
   vaxdsl evaluate minnesota --db facts.db --as-of 2025-09-02 --doses --student S0001
 """
 
@@ -76,10 +76,11 @@ def configure(parser):
     parser.add_argument("--format", choices=("jsonl", "csv", "table"), default="jsonl",
                         help="output format (default: jsonl)")
     parser.add_argument("--output", metavar="FILE", help="write the records here instead of stdout")
-    parser.add_argument("--student", action="append", metavar="ID", help="only this student (repeatable)")
+    parser.add_argument("--student", action="extend", nargs="+", metavar="ID",
+                        help="only these students (several after one --student, or repeated)")
     parser.add_argument("--doses", action="store_true", help="one record per dose instead of per group")
     parser.add_argument("--workers", type=_workers, metavar="N",
-                        help=f"connections to split a large population across (default: up to 2 cores)")
+                        help="processes to split a large population across (default: up to 2, one per core)")
 
 
 def _progress(enabled: bool):
@@ -108,7 +109,7 @@ def run(args) -> int:
         total = conn.execute("SELECT count(*) FROM students").fetchone()[0]
         big = args.student is None and total >= BIG
         progress = _progress(big)
-        if not engine.prepare_database(conn, progress if big else None):
+        if not engine.prepare_database(conn, progress if big else None) and engine.dose_order_index(conn) is None:
             raise VaxError(f"{db_path}: read-only and without an index on doses(student_id, date): "
                            "load it with 'vaxdsl load' first")
         compiled = compile_ruleset(ruleset, args.as_of)
@@ -151,16 +152,15 @@ def _write_groups(writer, conn: sqlite3.Connection, compiled, students, workers:
         for record in engine.evaluate(compiled.ruleset, conn, compiled.as_of, students, compiled=compiled):
             writer.group(record.student_id, record.vaccine, record.status, record.rule, record.valid_doses)
         return
-    prepared = engine.run_all(conn, compiled, workers=workers, progress=progress)
+    parts = engine.run_all(conn, compiled, workers=workers, progress=progress)
     if progress:
         progress("writing records")
-    for item in prepared:
-        try:
-            writer.rows(item.conn.execute("SELECT * FROM vx_result ORDER BY sid"), decisions)
-        finally:
-            item.close()
-            if item.conn is not conn:
-                item.conn.close()
+    try:
+        for part in parts:
+            writer.rows(part.rows(), decisions)
+    finally:
+        for part in parts:
+            part.close()
 
 
 class _Writer:

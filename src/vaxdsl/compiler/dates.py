@@ -38,7 +38,6 @@ from datetime import date, timedelta
 
 import attrs
 
-from .. import ast
 from .. import dates as cdsi
 from ..errors import VaxError
 
