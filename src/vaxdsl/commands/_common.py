@@ -65,7 +65,7 @@ def open_fact_database(path, progress=None):
     engine needs (added once when missing; a read-only database without it is an error)."""
     conn = engine.open_database(path, readonly=not os.access(path, os.W_OK))
     try:
-        if not engine.prepare_database(conn, progress):
+        if not engine.prepare_database(conn, progress) and engine.dose_order_index(conn) is None:
             raise VaxError(f"{path}: read-only and without an index on doses(student_id, date): "
                            "load it with 'vaxdsl load' first")
     except BaseException:

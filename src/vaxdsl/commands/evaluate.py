@@ -30,16 +30,14 @@ import json
 import os
 import sqlite3
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
 from datetime import date
-from pathlib import Path
 
 from .. import engine
 from ..compiler import compile_ruleset
 from ..errors import VaxError
-from ._common import load_checked, print_warnings
+from ._common import fact_database_path, load_checked, print_warnings
 
 NAME = "evaluate"
 HELP = "evaluate every student's compliance (SQL engine)"
@@ -98,11 +96,7 @@ def run(args) -> int:
     print_warnings(loaded.diagnostics, loaded.sources)
     ruleset = loaded.ruleset
     with ExitStack() as stack:
-        if args.facts:
-            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="vaxdsl-"))
-            db_path = _load_facts(args, ruleset, Path(folder) / "facts.db")
-        else:
-            db_path = Path(args.db)
+        db_path = fact_database_path(stack, facts=args.facts, db=args.db, rulesets=[ruleset], as_of=args.as_of)
         conn = engine.open_database(db_path, readonly=False) if os.access(db_path, os.W_OK) else \
             engine.open_database(db_path, readonly=True)
         stack.callback(conn.close)
@@ -130,20 +124,6 @@ def run(args) -> int:
             progress(f"wrote {writer.count:,} records")
     return 0
 
-
-def _load_facts(args, ruleset, db_path: Path) -> Path:
-    from ..factdb import build_database
-    from ..facts import read_fact_dir
-
-    facts = read_fact_dir(args.facts, products=ruleset.products, vaccines=ruleset.vaccines,
-                          today=max(date.today(), args.as_of),
-                          grades=[g.code for g in ruleset.grade_decls] or None)
-    for problem in facts.problems:
-        print(f"vaxdsl: {problem}", file=sys.stderr)
-    if facts.fatal:
-        raise VaxError(f"{args.facts}: a fact file cannot be used")
-    build_database(db_path, facts)
-    return db_path
 
 
 def _write_groups(writer, conn: sqlite3.Connection, compiled, students, workers: int, progress) -> None:

@@ -32,6 +32,7 @@ import attrs
 from .. import ast
 from ..dates import signed_shift
 from ..errors import VaxError
+from ..graphs import reachable, strongly_connected_components
 from .dates import jd_literal, sql_add
 from .sql import lit
 
@@ -98,14 +99,9 @@ class Datalog:
         return found
 
     def _reachable(self, roots) -> set[str]:
-        seen, todo = set(), [r for r in roots if r in self.clauses]
-        while todo:
-            name = todo.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            todo.extend(d for d in self.deps[name] if d in self.clauses)
-        return seen
+        """The derived predicates ``roots`` use, directly or not (built-in relations left out)."""
+        derived = {name: [d for d in deps if d in self.clauses] for name, deps in self.deps.items()}
+        return reachable(derived, [r for r in roots if r in self.clauses])
 
     def _static(self) -> set[str]:
         static = set()
@@ -147,31 +143,7 @@ class Datalog:
 
     def _stratify(self) -> list[Stratum]:
         graph = {n: sorted(d for d in self.deps[n] if d in self.materialized) for n in sorted(self.materialized)}
-        index, low, stack, on_stack, components = {}, {}, [], set(), []
-
-        def connect(node):  # Tarjan: components come out dependencies first
-            index[node] = low[node] = len(index)
-            stack.append(node)
-            on_stack.add(node)
-            for target in graph[node]:
-                if target not in index:
-                    connect(target)
-                    low[node] = min(low[node], low[target])
-                elif target in on_stack:
-                    low[node] = min(low[node], index[target])
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                components.append(tuple(sorted(component)))
-
-        for node in graph:
-            if node not in index:
-                connect(node)
+        components = strongly_connected_components(graph)
         strata = []
         for component in components:
             members = set(component)
