@@ -22,7 +22,7 @@ from collections import Counter
 from .. import ast
 from .context import TYPE_WORDS, Context, closest
 from .signatures import Signatures
-from .walk import literal_atoms, literal_names, term_names
+from ..walk import literal_atoms, literal_names, term_names
 
 
 def check_clauses(ctx: Context, sigs: Signatures) -> None:

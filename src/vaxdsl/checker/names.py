@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .. import ast
 from .context import Context, did_you_mean
-from .walk import atoms, conditions
+from ..walk import atoms, conditions
 
 
 def check_names(ctx: Context) -> None:

@@ -17,7 +17,7 @@ from .. import ast
 from ..graphs import component_of
 from .context import BUILTIN_TYPES, TYPE_WORDS, Context, did_you_mean
 from .signatures import Signatures
-from .walk import atoms, conditions, literal_atoms
+from ..walk import atoms, conditions, literal_atoms
 
 SERIES_RELATIONS = ("valid", "invalid")
 

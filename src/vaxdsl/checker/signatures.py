@@ -21,7 +21,7 @@ from functools import cached_property
 from .. import ast
 from ..graphs import reachable
 from .context import BUILTIN_TYPES, Context
-from .walk import literal_atoms
+from ..walk import literal_atoms
 
 
 class Signatures:

@@ -14,7 +14,7 @@ from .context import Context
 from .grades import GradeTable
 from .implication import duration_point, surely_le
 from .shadowing import is_unconditional, window_is_empty
-from .walk import atoms, conditions, dose_refs
+from ..walk import atoms, conditions, dose_refs
 
 MAX_TOLERANCE_DAYS = 30
 

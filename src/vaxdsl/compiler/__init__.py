@@ -34,7 +34,9 @@ from .. import ast
 from ..errors import VaxError
 from . import datalog as datalog_pass
 from . import products as products_pass
-from .conditions import KIND_BITS, OTHER_KIND_BIT, GradeIndex, GroupConditions, Row
+from ..grades import GradeIndex
+from ..walk import predicate_calls
+from .conditions import KIND_BITS, OTHER_KIND_BIT, GroupConditions, Row
 from .dates import DateExpr, jd_literal, key_of_number, sql_add, sql_key_of_text
 from .series import (DATE_WIDTH, ID_WIDTH, DoseRefs, Reasons, SeriesChecks, chunk_id, chunk_pid, chunk_day, day_chunk,
                      forced_students_sql, pad_id, reject_call_sql)
@@ -87,10 +89,10 @@ class CompiledQuery:
         self.wide = self.width + ID_WIDTH  # chunk width with the dose id
         self.row = Row(self.catalog, as_of, self.grades)
         self.decisions: tuple[Decisions, ...] = tuple(decisions(ruleset, v) for v in self.vaccines)
-        roots = {call.name for call in _calls(ruleset)}
+        roots = {call.name for call in predicate_calls(ruleset)}
         rejected = {r.call.name for v in self.vaccines for r in (v.series.rejects if v.series else ())}
         self.datalog = datalog_pass.Datalog(ruleset, as_of, roots, rejected)
-        for call in _calls(ruleset):
+        for call in predicate_calls(ruleset):
             if call.name not in self.datalog.arity:
                 raise VaxError(f"no predicate or built-in relation named '{call.name}' (run vaxdsl check)")
         self.rejecting = any(v.series and v.series.rejects for v in self.vaccines)
@@ -503,22 +505,3 @@ class CompiledQuery:
         parts += ["-- main", "INSERT INTO vx_result " + self.main_sql("all") + ";", "-- slow path"]
         parts += [step.sql + ";" for step in self.slow_steps()]
         return "\n".join(parts)
-
-
-def _calls(ruleset: ast.Ruleset):
-    def walk(condition):
-        if isinstance(condition, (ast.And, ast.Or)):
-            for item in condition.items:
-                yield from walk(item)
-        elif isinstance(condition, ast.Not):
-            yield from walk(condition.item)
-        elif isinstance(condition, ast.Call):
-            yield condition
-
-    for vaccine in ruleset.vaccines:
-        if vaccine.applies is not None:
-            yield from walk(vaccine.applies)
-        for rule in vaccine.rules:
-            yield from walk(rule.condition)
-        for reject in vaccine.series.rejects if vaccine.series else ():
-            yield reject.call

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from datetime import date
 
-import attrs
 
 from .. import ast
+from ..grades import GradeIndex
 from .dates import DateExpr, compare_shift, months_days, relax
 from .series import max_valid
 from .sql import all_of, any_of, lit, member, not_
@@ -37,7 +37,7 @@ _SQL_OP = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 class Row:
     """What the conditions need from the wide row; filled while conditions compile."""
 
-    def __init__(self, catalog, as_of: date, grades: "GradeIndex"):
+    def __init__(self, catalog, as_of: date, grades: GradeIndex):
         self.catalog = catalog
         self.as_of = as_of
         self.grades = grades
@@ -65,40 +65,6 @@ class Row:
     def valid_pid(self, g: int, k: int) -> str:
         self.valid_pids.add((g, k))
         return f"vp_{g}_{k}"
-
-
-@attrs.frozen
-class GradeIndex:
-    order: tuple[str, ...]
-    sets: dict
-
-    @classmethod
-    def of(cls, ruleset: ast.Ruleset) -> "GradeIndex":
-        return cls(tuple(g.code for g in ruleset.grade_decls), {s.name: s.items for s in ruleset.grade_sets})
-
-    def expand(self, items, seen: frozenset = frozenset()) -> set[str]:
-        codes: set[str] = set()
-        for item in items:
-            if isinstance(item, ast.GradeRange):
-                if item.low in self.order and item.high in self.order:
-                    codes.update(self.order[self.order.index(item.low): self.order.index(item.high) + 1])
-            elif item in self.order:
-                codes.add(item)
-            elif item in self.sets and item not in seen:
-                codes |= self.expand(self.sets[item], seen | {item})
-            else:
-                codes.add(item)
-        return codes
-
-    @property
-    def bits(self) -> dict[str, int]:
-        """A bit per declared code (first declaration), when they fit a 63-bit mask."""
-        if len(set(self.order)) > 62:
-            return {}
-        out: dict[str, int] = {}
-        for code in self.order:
-            out.setdefault(code, 1 << len(out))
-        return out
 
 
 class GroupConditions:

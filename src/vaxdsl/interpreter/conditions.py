@@ -17,6 +17,7 @@ import attrs
 
 from .. import ast
 from ..dates import add, describe_age, duration_text
+from ..grades import GradeIndex
 from ..records import Exemption, Student
 from ..results import ConditionCheck
 from .series import Verdict, gap_words
@@ -34,38 +35,12 @@ class GroupView:
     verdicts: tuple[Verdict, ...]  # every dose counting toward the group, in order
     exemptions: tuple[Exemption, ...]  # for this group, counting on E, highest priority first
     relations: dict
-    grades: "GradeIndex"
+    grades: GradeIndex
     predicate_docs: dict  # predicate name -> doc string
 
     @property
     def valid_dates(self) -> list[date]:
         return [v.known.dose.date for v in self.verdicts if v.valid]
-
-
-@attrs.frozen
-class GradeIndex:
-    """Declared grade codes in order, and the named sets, to answer ``grade in``."""
-
-    order: tuple[str, ...]
-    sets: dict
-
-    @classmethod
-    def of(cls, ruleset: ast.Ruleset) -> "GradeIndex":
-        return cls(tuple(g.code for g in ruleset.grade_decls), {s.name: s.items for s in ruleset.grade_sets})
-
-    def expand(self, items, seen: frozenset = frozenset()) -> set[str]:
-        codes: set[str] = set()
-        for item in items:
-            if isinstance(item, ast.GradeRange):
-                if item.low in self.order and item.high in self.order:
-                    codes.update(self.order[self.order.index(item.low): self.order.index(item.high) + 1])
-            elif item in self.order:
-                codes.add(item)
-            elif item in self.sets and item not in seen:
-                codes |= self.expand(self.sets[item], seen | {item})
-            else:
-                codes.add(item)  # an undeclared code still matches itself (the checker reports it)
-        return codes
 
 
 def judge(condition, view: GroupView, tolerance: int) -> tuple[bool, tuple[ConditionCheck, ...]]:

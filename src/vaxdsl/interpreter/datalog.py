@@ -25,6 +25,7 @@ import attrs
 
 from .. import ast
 from ..errors import VaxError
+from ..walk import predicate_calls
 from .strata import depending_on, stratify
 
 BUILTIN_ARITY = {
@@ -123,7 +124,7 @@ def compile_program(ruleset: ast.Ruleset) -> Program:
     clauses: dict[str, list[Clause]] = {}
     for clause in ruleset.predicates:
         clauses.setdefault(clause.name, []).append(_compile_clause(clause, constants, arity))
-    for call in _calls_in_conditions(ruleset):
+    for call in predicate_calls(ruleset):
         _check_relation(call.name, len(call.args), arity, f"line {call.span.line}")
 
     dependencies = {name: dependencies_of(group) for name, group in clauses.items()}
@@ -282,22 +283,3 @@ def dependencies_of(clauses) -> set[tuple[str, bool]]:
     for clause in clauses:
         visit(clause.steps, False)
     return found
-
-
-def _calls_in_conditions(ruleset: ast.Ruleset):
-    def walk(condition):
-        if isinstance(condition, (ast.And, ast.Or)):
-            for item in condition.items:
-                yield from walk(item)
-        elif isinstance(condition, ast.Not):
-            yield from walk(condition.item)
-        elif isinstance(condition, ast.Call):
-            yield condition
-
-    for vaccine in ruleset.vaccines:
-        if vaccine.applies is not None:
-            yield from walk(vaccine.applies)
-        for rule in vaccine.rules:
-            yield from walk(rule.condition)
-        for reject in vaccine.series.rejects if vaccine.series else ():
-            yield reject.call

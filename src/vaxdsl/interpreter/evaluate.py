@@ -13,7 +13,8 @@ from .. import ast
 from ..records import Dose, Exemption, Student
 from ..results import DoseEvaluation, StudentEvaluation
 from . import datalog, fixpoint
-from .conditions import GradeIndex, GroupView, call_holds
+from ..grades import GradeIndex
+from .conditions import GroupView, call_holds
 from .series import Verdict, walk
 from .student_facts import StudentFacts, gather
 from .tables import evaluate_group

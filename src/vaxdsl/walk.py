@@ -1,4 +1,4 @@
-"""Small traversals of the syntax tree that several passes need.
+"""Small traversals of the syntax tree that the checker and both engines need.
 
 >>> from vaxdsl.parser import parse
 >>> rule = parse('vaccine V { rule "r" => compliant when age < 2 years and not (no grade or always) }').vaccines[0].rules[0]
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .. import ast
+from . import ast
+
 
 def atoms(condition: ast.Condition | None) -> Iterator[ast.Condition]:
     """Every leaf condition, in source order."""
@@ -31,6 +32,15 @@ def conditions(vaccine: ast.Vaccine) -> Iterator[tuple[ast.Condition, ast.Rule |
         yield vaccine.applies, None
     for rule in vaccine.rules:
         yield rule.condition, rule
+
+
+def predicate_calls(ruleset: ast.Ruleset) -> Iterator[ast.Call]:
+    """Every predicate call of the rule tables, ``applies`` conditions and series ``reject`` lines."""
+    for vaccine in ruleset.vaccines:
+        for condition, _rule in conditions(vaccine):
+            yield from (atom for atom in atoms(condition) if isinstance(atom, ast.Call))
+        for reject in vaccine.series.rejects if vaccine.series else ():
+            yield reject.call
 
 
 def dose_refs(atom: ast.Condition) -> Iterator[ast.DoseRef]:
