@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from datetime import date
 
-
 from .. import ast
 from ..grades import GradeIndex
 from .dates import DateExpr, compare_shift, months_days, relax
