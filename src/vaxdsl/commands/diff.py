@@ -121,7 +121,7 @@ def run(args) -> int:
             if big:
                 progress(f"{total:,} students")
             # The two rulesets are evaluated at the same time, so each gets half of the cores.
-            workers = max(1, (os.cpu_count() or 1) // 2) if big else 1
+            workers = min(2, os.cpu_count() or 1) if big else 1
             report = diff_database(
                 old.ruleset, new.ruleset, lambda: open_fact_database(path), args.as_of,
                 vaccines=args.vaccine, workers=workers, progress=progress if big else None,

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
@@ -251,8 +250,8 @@ def diff_database(old: ast.Ruleset, new: ast.Ruleset, connect: Callable[[], sqli
     """Evaluate every student of a fact database under both rulesets (SQL engine, set-at-a-time) and
     compare. ``connect()`` opens a connection to the database; one is opened per ruleset, since an
     engine evaluation keeps its results in the connection's temporary tables. The two evaluations
-    run at the same time (SQLite releases the GIL while a statement runs), each split over
-    ``workers`` connections; the results are then read side by side in student id order."""
+    run one after the other, each split over ``workers`` processes; the results are then read side
+    by side in student id order."""
     from .. import engine
     from ..compiler import compile_ruleset
 
@@ -266,25 +265,14 @@ def diff_database(old: ast.Ruleset, new: ast.Ruleset, connect: Callable[[], sqli
         streams = {label: engine.evaluate(ruleset, connections[label], as_of, workers=workers,
                                           compiled=compiled[label])
                    for label, ruleset in (("old", old), ("new", new))}
+        # The engine runs its whole pipeline before it yields the first record, and keeps the results
+        # in the connection. One ruleset after the other, each with every worker, beats running the
+        # two side by side: SQLite serialises threads, so they would share one core's worth of work.
         firsts: dict[str, object] = {}
-        errors: list[BaseException] = []
-
-        def start(label: str) -> None:
-            # The engine runs the whole pipeline before it yields the first record.
-            try:
-                firsts[label] = next(streams[label], None)
-            except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
-                errors.append(error)
-
-        if progress:
-            progress("evaluating both rulesets")
-        threads = [threading.Thread(target=start, args=(label,), daemon=True) for label in ("old", "new")]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            raise errors[0]
+        for label in ("old", "new"):
+            if progress:
+                progress(f"evaluating the {label} ruleset")
+            firsts[label] = next(streams[label], None)
         if progress:
             progress("comparing")
         merged = {label: by_student(itertools.chain([firsts[label]] if firsts[label] is not None else [],
