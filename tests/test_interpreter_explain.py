@@ -78,7 +78,7 @@ def test_a_kindergartner_four_doses_short_of_the_fifth():
             "(2015-05-10, 2015-07-10, 2015-09-10, 2016-06-10)\n") in text
     assert ("    'KG, 4 shots Compliant' did not apply: needs dose 4 at age >= 4 years, dose 4 was given "
             "2016-06-10, at 1 year 3 months (with 4 days' tolerance)\n") in text
-    assert "    'Old rule' was not in effect on 2020-09-01 (in effect until 2019-06-30)\n" in text
+    assert "    Not in effect on 2020-09-01:\n      'Old rule' (in effect until 2019-06-30)\n" in text
     # dose 5: 4 years - 4 days of age (2019-03-06) and 6 months - 4 days after dose 4 (2016-12-06)
     assert ("  Still needs: dose 5, can be given now, valid since 2019-03-06 (at age 4 years - 4 days; "
             "6 months - 4 days after dose 4 (2016-06-10)).\n") in text
@@ -240,3 +240,18 @@ def test_not_allowable_in_words():
     assert "2020-04-01 A (CVX 1): valid (dose 1)" in text
     assert ("not valid — A is allowed for dose 2 only before age 1 year (given at 1 year 1 month)" in text)
     assert "Still needs: dose 2, which can be given now; allowed products: A, B." in text
+
+
+def test_an_earlier_rule_gives_its_first_failed_condition_and_counts_the_rest():
+    ruleset = load_text('''
+vaccine DTaP "DTaP" {
+  rule "Grade 1 with 5 doses" => compliant when grade in 01 and at least 5 valid doses
+  otherwise non_compliant
+}
+grades { KG "Kindergarten" 01 "Grade 1" }
+product DTaP cvx 20 "DTaP" counts DTaP
+''').ruleset
+    evaluation = evaluate_student(ruleset, KID, doses(("2015-05-10", 20)), [], AS_OF)
+    text = explain_text(evaluation, ruleset, KID, AS_OF)
+    assert ("    'Grade 1 with 5 doses' did not apply: needs grade in 01, is in grade KG "
+            "(and 1 more condition(s))\n") in text

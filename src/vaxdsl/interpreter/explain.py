@@ -123,13 +123,17 @@ def _decision_lines(group: GroupEvaluation, vaccine: ast.Vaccine, as_of: date) -
         lines.append(f"{INDENT}Decided by: no rule matched and the group has no default => {outcome}")
     if tried:
         lines.append(f"{INDENT}{'Earlier rules' if group.rule else 'Rules'} that did not match:")
-    for entry in tried:
-        if not entry.active:
-            lines.append(f"{INDENT * 2}'{entry.rule}' was not in effect on {as_of.isoformat()} "
-                         f"({_window(rules.get(entry.rule))})")
-        else:
-            failed = "; ".join(f"needs {c.text}, {c.observed}" for c in entry.checks if not c.holds)
-            lines.append(f"{INDENT * 2}'{entry.rule}' did not apply: {failed}")
+    # One reason per rule reads better than all of them: the first condition that failed is the
+    # answer to "why not this rule?"; the count says whether fixing it would be enough.
+    for entry in (entry for entry in tried if entry.active):
+        failed = [check for check in entry.checks if not check.holds]
+        more = f" (and {len(failed) - 1} more condition(s))" if len(failed) > 1 else ""
+        reason = f"needs {failed[0].text}, {failed[0].observed}" if failed else "its conditions did not hold"
+        lines.append(f"{INDENT * 2}'{entry.rule}' did not apply: {reason}{more}")
+    inactive = [entry for entry in tried if not entry.active]
+    if inactive:
+        lines.append(f"{INDENT * 2}Not in effect on {as_of.isoformat()}:")
+        lines += [f"{INDENT * 3}'{entry.rule}' ({_window(rules.get(entry.rule))})" for entry in inactive]
     return lines
 
 
