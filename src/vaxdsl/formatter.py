@@ -375,7 +375,7 @@ def _days(amount: int) -> str:
     return f"{amount} day" if amount == 1 else f"{amount} days"
 
 
-def _dose_ref(ref: ast.DoseRef) -> str:
+def dose_ref_text(ref: ast.DoseRef) -> str:
     return f"dose {ref.number}" if ref.kind == "nth" else f"{ref.kind} dose"
 
 
@@ -415,12 +415,12 @@ def atom_text(cond) -> str:
             words.append(_age_filter(cond.age))
         return " ".join(words)
     if isinstance(cond, ast.DoseAge):
-        return f"{_dose_ref(cond.dose)} {_age_filter(cond.filter)}"
+        return f"{dose_ref_text(cond.dose)} {_age_filter(cond.filter)}"
     if isinstance(cond, ast.IntervalCompare):
-        return (f"interval from {_dose_ref(cond.start)} to {_dose_ref(cond.end)} "
+        return (f"interval from {dose_ref_text(cond.start)} to {dose_ref_text(cond.end)} "
                 f"{cond.op} {duration_text(cond.duration)}")
     if isinstance(cond, ast.SinceDose):
-        return f"since {_dose_ref(cond.dose)} {cond.op} {duration_text(cond.duration)}"
+        return f"since {dose_ref_text(cond.dose)} {cond.op} {duration_text(cond.duration)}"
     if isinstance(cond, ast.Exempt):
         return "exempt" + (f" ({', '.join(cond.kinds)})" if cond.kinds else "")
     if isinstance(cond, ast.EffectiveDate):
@@ -743,7 +743,7 @@ class _Renderer:
         for interval in dose.intervals:
             text = f"min interval {duration_text(interval.duration)}"
             if interval.start is not None:
-                text += f" from {_dose_ref(interval.start)}"
+                text += f" from {dose_ref_text(interval.start)}"
             requirements.append((text, self.span_key(interval.span)))
         for allow in dose.allows:
             text = "allow " + ", ".join(allow.products)

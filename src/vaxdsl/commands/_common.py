@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -14,6 +15,14 @@ from ..errors import DiagnosticsError, VaxError
 from ..factdb import build_database
 from ..facts import read_fact_dir
 from ..loader import Loaded, load
+
+
+def iso_date(text: str) -> date:
+    """An argparse type: a YYYY-MM-DD date, or a usage error that says so."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def load_checked(reference: str) -> Loaded:

@@ -33,25 +33,17 @@ import os
 import sys
 import time
 from contextlib import ExitStack, closing
-from datetime import date
 
 from ..errors import VaxError
 from ..fixtures import load_fixtures
 from ..qa.diff import diff_database, diff_fixtures, render_json, render_markdown, render_table
-from ._common import fact_database_path, load_checked, open_fact_database, print_warnings
+from ._common import fact_database_path, iso_date, load_checked, open_fact_database, print_warnings
 
 NAME = "diff"
 HELP = "show which students' outcomes change between two rulesets"
 
 BIG = 20_000  # students from which progress is shown on stderr
 MARKDOWN_STUDENTS = 100  # students listed per change in --format markdown unless --max-students
-
-
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def _count(text: str) -> int:
@@ -72,7 +64,7 @@ def configure(parser):
     source.add_argument("--db", metavar="FILE", help="SQLite fact database (vaxdsl load)")
     source.add_argument("--fixtures", metavar="PATH", action="append",
                         help="fixture file or directory of *.toml files (repeatable)")
-    parser.add_argument("--as-of", type=_iso_date, metavar="YYYY-MM-DD",
+    parser.add_argument("--as-of", type=iso_date, metavar="YYYY-MM-DD",
                         help="the effective date (required with --facts/--db; with --fixtures it "
                              "replaces each case's as_of)")
     parser.add_argument("--format", choices=("table", "json", "markdown"), default="table",

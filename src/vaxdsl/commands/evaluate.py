@@ -32,12 +32,11 @@ import sqlite3
 import sys
 import time
 from contextlib import ExitStack
-from datetime import date
 
 from .. import engine
 from ..compiler import compile_ruleset
 from ..errors import VaxError
-from ._common import fact_database_path, load_checked, print_warnings
+from ._common import fact_database_path, iso_date, load_checked, print_warnings
 
 NAME = "evaluate"
 HELP = "evaluate every student's compliance (SQL engine)"
@@ -45,13 +44,6 @@ HELP = "evaluate every student's compliance (SQL engine)"
 GROUP_FIELDS = ("student_id", "vaccine", "status", "rule", "valid_doses")
 DOSE_FIELDS = ("student_id", "date", "cvx", "vaccine", "valid", "reason", "dose_number")
 BIG = 20_000  # students from which progress is shown and the work is split across cores
-
-
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def _workers(text: str) -> int:
@@ -69,7 +61,7 @@ def configure(parser):
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--facts", metavar="DIR", help="folder of fact files (students, doses, exemptions)")
     source.add_argument("--db", metavar="FILE", help="SQLite fact database (vaxdsl load)")
-    parser.add_argument("--as-of", required=True, type=_iso_date, metavar="YYYY-MM-DD",
+    parser.add_argument("--as-of", required=True, type=iso_date, metavar="YYYY-MM-DD",
                         help="the effective date the status is computed for")
     parser.add_argument("--format", choices=("jsonl", "csv", "table"), default="jsonl",
                         help="output format (default: jsonl)")

@@ -17,7 +17,6 @@ example:
 
 from __future__ import annotations
 
-import argparse
 import sqlite3
 import sys
 from datetime import date
@@ -26,17 +25,10 @@ from pathlib import Path
 from ..errors import VaxError
 from ..interpreter import evaluate_student, explain_text
 from ..records import Dose, Exemption, Student
-from ._common import load_checked
+from ._common import iso_date, load_checked
 
 NAME = "explain"
 HELP = "explain one student's status, dose by dose and rule by rule"
-
-
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def configure(parser):
@@ -44,7 +36,7 @@ def configure(parser):
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--facts", metavar="DIR", help="folder of fact files (students, doses, exemptions)")
     source.add_argument("--db", metavar="FILE", help="SQLite fact database")
-    parser.add_argument("--as-of", required=True, type=_iso_date, metavar="YYYY-MM-DD",
+    parser.add_argument("--as-of", required=True, type=iso_date, metavar="YYYY-MM-DD",
                         help="the effective date the status is computed for")
     parser.add_argument("student", metavar="STUDENT_ID", help="the student to explain")
     parser.add_argument("--vaccine", metavar="V", help="explain only this vaccine group")

@@ -22,7 +22,8 @@ from ..records import Exemption, Student
 from ..results import ConditionCheck
 from .series import Verdict, gap_words
 from .values import compare, same
-from .wording import condition_text, doc_summary, dose_ref_text, missing_dose_text
+from ..formatter import condition_text, dose_ref_text
+from .wording import doc_summary, missing_dose_text
 
 
 @attrs.frozen

@@ -17,7 +17,8 @@ from ..results import DoseEvaluation, GroupEvaluation, StudentEvaluation
 from .needs import next_needs
 from .series import product_failure, timing_failure
 from .tables import APPLIES
-from .wording import REASON_WORDS, call_text, doc_summary
+from ..formatter import call_text
+from .wording import REASON_WORDS, doc_summary
 
 INDENT = "  "
 
