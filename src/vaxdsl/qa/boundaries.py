@@ -58,6 +58,7 @@ import attrs
 from .. import ast
 from ..dates import add, add_months, calendar_difference, duration_text, months_and_days
 from ..fixtures import add_age
+from ..formatter import condition_text
 from ..records import Dose, resolve_product
 
 DEFAULT_AS_OF = date(2025, 9, 2)
@@ -214,8 +215,6 @@ def _leaves(condition, siblings=()):
 
 
 def _condition_thresholds(vaccine: str, source: str, condition, outer, tolerance: int, grades: "_Grades"):
-    from ..interpreter.wording import condition_text
-
     for leaf, siblings in _leaves(condition):
         context = _context(siblings + tuple(outer), grades)
         text = condition_text(leaf)
