@@ -239,7 +239,13 @@ def test_not_allowable_in_words():
     assert "not valid — G is not an allowed product for dose 1 (allowed: A, B, C, D, E and 1 more)" in text
     assert "2020-04-01 A (CVX 1): valid (dose 1)" in text
     assert ("not valid — A is allowed for dose 2 only before age 1 year (given at 1 year 1 month)" in text)
-    assert "Still needs: dose 2, which can be given now; allowed products: A, B." in text
+    # A was allowed only before age 1: at 2, only B is left.
+    assert "Still needs: dose 2, which can be given now; allowed products: B." in text
+    # At 1 year 5 months neither is allowed: A's window has closed and B's opens at 2 years.
+    between = explain_text(evaluate_student(ruleset, student, rows, [], date(2021, 6, 1)), ruleset, student,
+                           date(2021, 6, 1))
+    assert ("Still needs: dose 2, valid from 2022-01-01 (when an allowed product's age window opens); "
+            "allowed products: B.") in between
 
 
 def test_an_earlier_rule_gives_its_first_failed_condition_and_counts_the_rest():

@@ -1,8 +1,9 @@
 """What a student still needs: the next series dose and the earliest date it would be valid.
 
 The earliest date is the latest of ``birth + min age`` and ``anchor + interval`` for each of the
-target dose's intervals whose anchor exists, exactly the thresholds the series walk tests. A
-``reject`` predicate (a live-virus conflict) can still turn a dose given then away: it depends on
+target dose's intervals whose anchor exists, exactly the thresholds the series walk tests, moved
+later when no product the dose allows is allowed yet at that age; the products listed are those
+still allowed on that day. A ``reject`` predicate (a live-virus conflict) can still turn a dose given then away: it depends on
 doses not yet given, so it is not forecast.
 """
 
@@ -33,16 +34,18 @@ class Need:
 def next_needs(ruleset: ast.Ruleset, evaluation: StudentEvaluation, student: Student, as_of: date) -> dict[str, Need]:
     """One :class:`Need` per vaccine group of the evaluation."""
     vaccines = {vaccine.id: vaccine for vaccine in ruleset.vaccines}
+    names = {product.id: product.name or product.id for product in ruleset.products}
     needs = {}
     for group in evaluation.groups:
         valid_dates = [d.date for d in sorted(
             (d for d in evaluation.doses if d.vaccine == group.vaccine and d.valid), key=lambda d: d.dose_number)]
-        needs[group.vaccine] = need_for_group(vaccines[group.vaccine], group, valid_dates, student.birth_date, as_of)
+        needs[group.vaccine] = need_for_group(vaccines[group.vaccine], group, valid_dates, student.birth_date,
+                                              as_of, names)
     return needs
 
 
 def need_for_group(vaccine: ast.Vaccine, group: GroupEvaluation, valid_dates: list[date],
-                   birth: date, as_of: date) -> Need:
+                   birth: date, as_of: date, product_names: dict[str, str] | None = None) -> Need:
     if group.status in SATISFIED:
         return Need(vaccine.id, None, None, "nothing")
     if vaccine.series is None:
@@ -64,8 +67,19 @@ def need_for_group(vaccine: ast.Vaccine, group: GroupEvaluation, valid_dates: li
             after = f"{duration_text(interval.duration)} after dose {anchor_number} ({anchor_date.isoformat()})"
             limits.append((add(anchor_date, interval.duration), after))
     earliest = max((when for when, _ in limits), default=None)
-    allowed = [p for allow in target.allows for p in allow.products]
-    products = f"; allowed products: {product_list(allowed)}" if allowed else ""
+    products = ""
+    if target.allows:
+        day = max(earliest or as_of, as_of)
+        opening = _first_allowed_day(target.allows, birth, day)
+        if opening is None:
+            return Need(vaccine.id, number, None,
+                        f"dose {number} can no longer be given in this series: no product it allows is "
+                        f"allowed at this age")
+        if opening > day:
+            limits.append((opening, "when an allowed product's age window opens"))
+            earliest = opening
+        allowed = [p for allow in target.allows if _allows_on(allow, birth, opening) for p in allow.products]
+        products = f"; allowed products: {product_list((product_names or {}).get(p, p) for p in allowed)}"
 
     if target.max_age is not None:
         too_old_on = add(birth, target.max_age)
@@ -79,3 +93,15 @@ def need_for_group(vaccine: ast.Vaccine, group: GroupEvaluation, valid_dates: li
     why = "; ".join(words for _, words in limits)
     when = "can be given now, valid since" if earliest <= as_of else "valid from"
     return Need(vaccine.id, number, earliest, f"dose {number}, {when} {earliest.isoformat()} ({why}){products}")
+
+
+def _allows_on(allow: ast.Allow, birth: date, day: date) -> bool:
+    return ((allow.from_age is None or day >= add(birth, allow.from_age))
+            and (allow.before_age is None or day < add(birth, allow.before_age)))
+
+
+def _first_allowed_day(allows, birth: date, day: date) -> date | None:
+    """The first day on or after ``day`` when some ``allow`` line admits a product, or None."""
+    candidates = [day] + [add(birth, allow.from_age) for allow in allows if allow.from_age is not None]
+    open_days = [when for when in candidates if when >= day and any(_allows_on(a, birth, when) for a in allows)]
+    return min(open_days, default=None)
