@@ -95,3 +95,12 @@ def test_cli_check_missing_file_is_a_message(capsys):
     assert main(["check", "no-such-file.vax"]) == 1
     captured = capsys.readouterr()
     assert "no ruleset file or bundled ruleset named 'no-such-file.vax'" in captured.out + captured.err
+
+
+def test_cli_check_counts_unreadable_files_in_its_summary(write_file, capsys):
+    binary = write_file("binary.vax", "")
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    assert main(["check", str(binary), "minnesota"]) == 1
+    captured = capsys.readouterr()
+    assert "not UTF-8 text" in captured.err
+    assert captured.out.rstrip().endswith("1 file(s) checked: 0 error(s), 2 warning(s), 1 file(s) could not be read")

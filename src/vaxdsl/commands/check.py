@@ -53,5 +53,6 @@ def run(args) -> int:
             print(diagnostic.render(sources.get(diagnostic.file)))
         errors = sum(d.is_error for d in diagnostics)
         warnings = len(diagnostics) - errors
-        print(f"{len(args.rulesets)} file(s) checked: {errors} error(s), {warnings} warning(s)")
+        unread = f", {missing} file(s) could not be read" if missing else ""
+        print(f"{len(args.rulesets) - missing} file(s) checked: {errors} error(s), {warnings} warning(s){unread}")
     return 1 if missing or any(d.is_error for d in diagnostics) else 0

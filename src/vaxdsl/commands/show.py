@@ -62,7 +62,9 @@ def tables(ruleset: ast.Ruleset) -> dict:
 
 def render_table(data: dict) -> str:
     meta = data["ruleset"]
-    lines = [f"{meta['name']} ({meta['jurisdiction']}) version {meta['version']}"]
+    title = meta["name"] or meta["file"]
+    details = ", ".join(part for part in (meta["jurisdiction"], meta["version"] and f"version {meta['version']}") if part)
+    lines = [f"{title} ({details})" if details else title]
     for vaccine in data["vaccines"]:
         lock = "  [locked]" if vaccine["locked"] else ""
         lines += ["", f"{vaccine['name'] or vaccine['id']} ({vaccine['id']}){lock}"]
