@@ -387,7 +387,7 @@ def render_text(report: Report, shortfalls=None, notes=(), show_not_compared: bo
     for problem in workbook.problems:
         lines.append(f"  bad row: {problem}")
     if report.missing_groups:
-        lines.append(f"the ruleset has no group for: "
+        lines.append("the ruleset has no group for: "
                      + ", ".join(f"{group} ({GROUPS[group]})" for group in report.missing_groups))
     lines.append("")
     head = f"{'group':<7}{'vaxdsl':<11}{'cases':>6}{'doses':>7}{'agree':>7}{'agreement':>11}   {'CDC not valid found':<22}{'not compared':>13}"

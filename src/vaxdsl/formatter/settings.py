@@ -1,0 +1,4 @@
+"""The layout's measures."""
+
+WIDTH = 100
+STEP = 2  # spaces per indentation level
