@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +24,25 @@ def iso_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from None
+
+
+def add_fact_source(parser, required: bool = True):
+    """``--facts DIR`` or ``--db FILE``, one of them; returns the group so a command can add more."""
+    source = parser.add_mutually_exclusive_group(required=required)
+    source.add_argument("--facts", metavar="DIR", help="folder of fact files (students, doses, exemptions)")
+    source.add_argument("--db", metavar="FILE", help="SQLite fact database (vaxdsl load)")
+    return source
+
+
+def progress_reporter(enabled: bool):
+    """A progress callback: timestamped lines on stderr when enabled (stdout stays for results)."""
+    started = time.perf_counter()
+
+    def report(message: str) -> None:
+        if enabled:
+            print(f"[{time.perf_counter() - started:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+    return report
 
 
 def load_checked(reference: str) -> Loaded:

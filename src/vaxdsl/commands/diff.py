@@ -31,13 +31,12 @@ import argparse
 import json
 import os
 import sys
-import time
 from contextlib import ExitStack, closing
 
 from ..errors import VaxError
 from ..fixtures import load_fixtures
 from ..qa.diff import diff_database, diff_fixtures, render_json, render_markdown, render_table
-from ._common import fact_database_path, iso_date, load_checked, open_fact_database, print_warnings
+from ._common import add_fact_source, fact_database_path, iso_date, load_checked, open_fact_database, print_warnings, progress_reporter
 
 NAME = "diff"
 HELP = "show which students' outcomes change between two rulesets"
@@ -59,9 +58,7 @@ def _count(text: str) -> int:
 def configure(parser):
     parser.add_argument("old", metavar="OLD", help="the ruleset as it is (file or bundled ruleset name)")
     parser.add_argument("new", metavar="NEW", help="the ruleset as it would be")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--facts", metavar="DIR", help="folder of fact files (students, doses, exemptions)")
-    source.add_argument("--db", metavar="FILE", help="SQLite fact database (vaxdsl load)")
+    source = add_fact_source(parser)
     source.add_argument("--fixtures", metavar="PATH", action="append",
                         help="fixture file or directory of *.toml files (repeatable)")
     parser.add_argument("--as-of", type=iso_date, metavar="YYYY-MM-DD",
@@ -75,16 +72,6 @@ def configure(parser):
     parser.add_argument("--max-students", type=_count, metavar="N",
                         help=f"list at most N students per change (default: all; "
                              f"{MARKDOWN_STUDENTS} with --format markdown); counts stay complete")
-
-
-def _progress(enabled: bool):
-    started = time.perf_counter()
-
-    def report(message: str) -> None:
-        if enabled:
-            print(f"[{time.perf_counter() - started:6.1f} s] {message}", file=sys.stderr, flush=True)
-
-    return report
 
 
 def run(args) -> int:
@@ -109,7 +96,7 @@ def run(args) -> int:
             conn = stack.enter_context(closing(open_fact_database(path)))
             total = conn.execute("SELECT count(*) FROM students").fetchone()[0]
             big = total >= BIG
-            progress = _progress(big)
+            progress = progress_reporter(big)
             if big:
                 progress(f"{total:,} students")
             # The two rulesets are evaluated at the same time, so each gets half of the cores.

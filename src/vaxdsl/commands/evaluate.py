@@ -30,13 +30,12 @@ import json
 import os
 import sqlite3
 import sys
-import time
 from contextlib import ExitStack
 
 from .. import engine
 from ..compiler import compile_ruleset
 from ..errors import VaxError
-from ._common import fact_database_path, iso_date, load_checked, print_warnings
+from ._common import add_fact_source, fact_database_path, iso_date, load_checked, print_warnings, progress_reporter
 
 NAME = "evaluate"
 HELP = "evaluate every student's compliance (SQL engine)"
@@ -58,9 +57,7 @@ def _workers(text: str) -> int:
 
 def configure(parser):
     parser.add_argument("ruleset", metavar="RULESET", help="ruleset file or bundled ruleset name")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--facts", metavar="DIR", help="folder of fact files (students, doses, exemptions)")
-    source.add_argument("--db", metavar="FILE", help="SQLite fact database (vaxdsl load)")
+    add_fact_source(parser)
     parser.add_argument("--as-of", required=True, type=iso_date, metavar="YYYY-MM-DD",
                         help="the effective date the status is computed for")
     parser.add_argument("--format", choices=("jsonl", "csv", "table"), default="jsonl",
@@ -71,16 +68,6 @@ def configure(parser):
     parser.add_argument("--doses", action="store_true", help="one record per dose instead of per group")
     parser.add_argument("--workers", type=_workers, metavar="N",
                         help="processes to split a large population across (default: up to 2, one per core)")
-
-
-def _progress(enabled: bool):
-    started = time.perf_counter()
-
-    def report(message: str) -> None:
-        if enabled:
-            print(f"[{time.perf_counter() - started:6.1f} s] {message}", file=sys.stderr, flush=True)
-
-    return report
 
 
 def run(args) -> int:
@@ -94,7 +81,7 @@ def run(args) -> int:
         stack.callback(conn.close)
         total = conn.execute("SELECT count(*) FROM students").fetchone()[0]
         big = args.student is None and total >= BIG
-        progress = _progress(big)
+        progress = progress_reporter(big)
         if not engine.prepare_database(conn, progress if big else None) and engine.dose_order_index(conn) is None:
             raise VaxError(f"{db_path}: read-only and without an index on doses(student_id, date): "
                            "load it with 'vaxdsl load' first")

@@ -25,7 +25,7 @@ from pathlib import Path
 from ..errors import VaxError
 from ..interpreter import evaluate_student, explain_text
 from ..records import Dose, Exemption, Student
-from ._common import iso_date, load_checked
+from ._common import add_fact_source, iso_date, load_checked
 
 NAME = "explain"
 HELP = "explain one student's status, dose by dose and rule by rule"
@@ -33,9 +33,7 @@ HELP = "explain one student's status, dose by dose and rule by rule"
 
 def configure(parser):
     parser.add_argument("ruleset", metavar="RULESET", help="ruleset file or bundled ruleset name")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--facts", metavar="DIR", help="folder of fact files (students, doses, exemptions)")
-    source.add_argument("--db", metavar="FILE", help="SQLite fact database")
+    add_fact_source(parser)
     parser.add_argument("--as-of", required=True, type=iso_date, metavar="YYYY-MM-DD",
                         help="the effective date the status is computed for")
     parser.add_argument("student", metavar="STUDENT_ID", help="the student to explain")

@@ -21,7 +21,7 @@ from itertools import groupby
 
 from .. import ast, engine
 from ..results import worst_status
-from ._common import fact_database_path, iso_date, load_checked, open_fact_database, print_warnings
+from ._common import add_fact_source, fact_database_path, iso_date, load_checked, open_fact_database, print_warnings
 
 NAME = "report"
 HELP = "count students by status, per vaccine group and per grade"
@@ -33,9 +33,7 @@ NO_GRADE = "(no grade)"
 
 def configure(parser):
     parser.add_argument("ruleset", metavar="RULESET", help="ruleset file or bundled ruleset name")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--facts", metavar="DIR", help="folder of fact files (students, doses, exemptions)")
-    source.add_argument("--db", metavar="FILE", help="SQLite fact database (vaxdsl load)")
+    add_fact_source(parser)
     parser.add_argument("--as-of", required=True, type=iso_date, metavar="YYYY-MM-DD",
                         help="the effective date the status is computed for")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table",
