@@ -536,10 +536,7 @@ class _Reader:
 
     def read_dose(self, item: dict, number: int, birth: date, span) -> DoseRow:
         line = self.item_line(item, span, "date", "age", "cvx", "product")
-        unknown = [key for key in item if key not in DOSE_KEYS]
-        if unknown:
-            raise _Problem(f"dose {number}: unknown key '{unknown[0]}'{_suggest(unknown[0], DOSE_KEYS)} "
-                           f"(a dose has: {', '.join(sorted(DOSE_KEYS))})", line)
+        _refuse_unknown_keys(item, DOSE_KEYS, f"dose {number}", "a dose has", line)
         when, age = self.when(item, birth, span, f"dose {number}", line)
         if "cvx" not in item and "product" not in item:
             raise _Problem(f"dose {number} needs a cvx = CODE or a product = \"NAME\"", line)
@@ -555,10 +552,7 @@ class _Reader:
 
     def read_exemption(self, item: dict, birth: date, student_id: str, span) -> records.Exemption:
         line = self.item_line(item, span, "vaccine", "kind")
-        unknown = [key for key in item if key not in EXEMPTION_KEYS]
-        if unknown:
-            raise _Problem(f"exemption: unknown key '{unknown[0]}'{_suggest(unknown[0], EXEMPTION_KEYS)} "
-                           f"(an exemption has: {', '.join(sorted(EXEMPTION_KEYS))})", line)
+        _refuse_unknown_keys(item, EXEMPTION_KEYS, "exemption", "an exemption has", line)
         vaccine = item.get("vaccine")
         if not isinstance(vaccine, str) or not vaccine.strip():
             raise _Problem("an exemption needs vaccine = \"GROUP\" (e.g. \"MMR\")", line)
@@ -578,10 +572,8 @@ class _Reader:
         if not isinstance(value, dict):
             raise _Problem(f"expect.{vaccine} must be a status (\"compliant\") or a table "
                            "{ status = ..., rule = ..., valid_doses = ... }", line)
-        unknown = [key for key in value if key not in GROUP_EXPECT_KEYS]
-        if unknown:
-            raise _Problem(f"expect.{vaccine}: unknown key '{unknown[0]}'{_suggest(unknown[0], GROUP_EXPECT_KEYS)} "
-                           f"(allowed: {', '.join(sorted(GROUP_EXPECT_KEYS))})", self.key_line(span, unknown[0]))
+        _refuse_unknown_keys(value, GROUP_EXPECT_KEYS, f"expect.{vaccine}", "allowed", line,
+                             line_of=lambda key: self.key_line(span, key))
         if not value:
             raise _Problem(f"expect.{vaccine} expects nothing: give a status, a rule or valid_doses", line)
         status = self.status_value(value["status"], f"expect.{vaccine}.status", line) if "status" in value else None
@@ -595,10 +587,7 @@ class _Reader:
 
     def read_dose_expectation(self, item: dict, birth: date, span) -> DoseExpectation:
         line = self.item_line(item, span, "date", "age", "vaccine")
-        unknown = [key for key in item if key not in DOSE_EXPECT_KEYS]
-        if unknown:
-            raise _Problem(f"expect_doses: unknown key '{unknown[0]}'{_suggest(unknown[0], DOSE_EXPECT_KEYS)} "
-                           f"(allowed: {', '.join(sorted(DOSE_EXPECT_KEYS))})", line)
+        _refuse_unknown_keys(item, DOSE_EXPECT_KEYS, "expect_doses", "allowed", line)
         vaccine = item.get("vaccine")
         if not isinstance(vaccine, str) or not vaccine.strip():
             raise _Problem("expect_doses: each entry needs vaccine = \"GROUP\"", line)
@@ -673,6 +662,16 @@ def _contains(line: str, needle: str) -> bool:
 
 def _product_names(products: list[ast.Product]) -> list[str]:
     return [p.id for p in products] + [p.name for p in products if p.name]
+
+
+def _refuse_unknown_keys(table: dict, allowed, what: str, listing: str, line, line_of=None) -> None:
+    """A key the format does not know is a mistake, not something to ignore: name it, suggest the
+    closest known key and list the allowed ones."""
+    unknown = [key for key in table if key not in allowed]
+    if unknown:
+        key = unknown[0]
+        raise _Problem(f"{what}: unknown key '{key}'{_suggest(key, allowed)} ({listing}: {', '.join(sorted(allowed))})",
+                       line_of(key) if line_of else line)
 
 
 def _suggest(word: str | None, candidates) -> str:

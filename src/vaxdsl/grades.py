@@ -24,19 +24,23 @@ class GradeIndex:
     def of(cls, ruleset: ast.Ruleset) -> "GradeIndex":
         return cls(tuple(g.code for g in ruleset.grade_decls), {s.name: s.items for s in ruleset.grade_sets})
 
-    def expand(self, items, seen: frozenset = frozenset()) -> set[str]:
-        codes: set[str] = set()
+    def expand(self, items) -> set[str]:
+        return set(self.codes(items))
+
+    def codes(self, items, seen: frozenset = frozenset()) -> list[str]:
+        """The codes ``grade in ITEMS`` stands for, in the order written, each once."""
+        codes: list[str] = []
         for item in items:
             if isinstance(item, ast.GradeRange):
                 if item.low in self.order and item.high in self.order:
-                    codes.update(self.order[self.order.index(item.low): self.order.index(item.high) + 1])
+                    codes.extend(self.order[self.order.index(item.low): self.order.index(item.high) + 1])
             elif item in self.order:
-                codes.add(item)
+                codes.append(item)
             elif item in self.sets and item not in seen:
-                codes |= self.expand(self.sets[item], seen | {item})
+                codes.extend(self.codes(self.sets[item], seen | {item}))
             else:
-                codes.add(item)  # an undeclared code still matches itself (the checker reports it)
-        return codes
+                codes.append(item)  # an undeclared code still matches itself (the checker reports it)
+        return list(dict.fromkeys(codes))
 
     @property
     def bits(self) -> dict[str, int]:

@@ -7,6 +7,8 @@ this one implementation (iterative, so a long chain of predicates cannot hit the
 [('a', 'b'), ('c',)]
 >>> sorted(reachable({"a": ["b"], "b": [], "c": ["a"]}, ["a"]))
 ['a', 'b']
+>>> sorted(depending_on({"a": ["b"], "b": ["valid"], "c": ["a"], "d": []}, {"valid"}))
+['a', 'b', 'c']
 """
 
 from __future__ import annotations
@@ -81,3 +83,19 @@ def reachable(graph: Mapping[str, Iterable[str]], roots: Iterable[str]) -> set[s
         seen.add(node)
         pending.extend(graph.get(node, ()))
     return seen
+
+
+def depending_on(graph: Mapping[str, Iterable[str]], targets) -> set[str]:
+    """The nodes of ``graph`` that reach one of ``targets`` (the targets themselves excluded)."""
+    users: dict[str, set[str]] = {}
+    for node, used in graph.items():
+        for target in used:
+            users.setdefault(target, set()).add(node)
+    found: set[str] = set()
+    pending = list(targets)
+    while pending:
+        for user in users.get(pending.pop(), ()):
+            if user not in found:
+                found.add(user)
+                pending.append(user)
+    return found

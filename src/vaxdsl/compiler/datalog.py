@@ -32,7 +32,7 @@ import attrs
 from .. import ast
 from ..dates import signed_shift
 from ..errors import VaxError
-from ..graphs import reachable, strongly_connected_components
+from ..graphs import depending_on, reachable, strongly_connected_components
 from .dates import jd_literal, sql_add
 from .sql import lit
 
@@ -131,15 +131,8 @@ class Datalog:
         return closed & self.needed
 
     def _after_walk(self) -> set[str]:
-        after = set()
-        changed = True
-        while changed:
-            changed = False
-            for name in self.clauses:
-                if name not in after and any(d in WALK_BUILTINS or d in after for d in self.deps[name]):
-                    after.add(name)
-                    changed = True
-        return after
+        """The predicates that read ``valid``/``invalid``, directly or not: computed after the walk."""
+        return depending_on({name: self.deps[name] for name in self.clauses}, WALK_BUILTINS)
 
     def _stratify(self) -> list[Stratum]:
         graph = {n: sorted(d for d in self.deps[n] if d in self.materialized) for n in sorted(self.materialized)}

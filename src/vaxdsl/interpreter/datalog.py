@@ -26,7 +26,8 @@ import attrs
 from .. import ast
 from ..errors import VaxError
 from ..walk import predicate_calls
-from .strata import depending_on, stratify
+from ..graphs import depending_on
+from .strata import stratify
 
 BUILTIN_ARITY = {
     "student": 1, "birth": 2, "grade": 2, "dose": 4, "counts": 2, "live": 1,
@@ -129,7 +130,8 @@ def compile_program(ruleset: ast.Ruleset) -> Program:
 
     dependencies = {name: dependencies_of(group) for name, group in clauses.items()}
     strata = stratify(dependencies)
-    walk_dependent = depending_on(WALK_RELATIONS, dependencies)
+    walk_dependent = depending_on({name: [d for d, _ in deps] for name, deps in dependencies.items()},
+                                  WALK_RELATIONS)
     for vaccine in ruleset.vaccines:
         for reject in vaccine.series.rejects if vaccine.series else ():
             if reject.call.name in WALK_RELATIONS or reject.call.name in walk_dependent:

@@ -32,16 +32,3 @@ def stratify(dependencies: dict[str, set[tuple[str, bool]]]) -> list[tuple[str, 
                                    f"'not' or 'count' (negation and counting must refer to predicates "
                                    f"computed before)")
     return components
-
-
-def depending_on(targets, dependencies) -> set[str]:
-    """The derived predicates that reach one of ``targets``."""
-    reached: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for name, deps in dependencies.items():
-            if name not in reached and any(d in targets or d in reached for d, _ in deps):
-                reached.add(name)
-                changed = True
-    return reached

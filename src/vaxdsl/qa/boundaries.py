@@ -59,6 +59,7 @@ from .. import ast
 from ..dates import add, add_months, calendar_difference, duration_text, months_and_days
 from ..fixtures import add_age
 from ..formatter import condition_text
+from ..grades import GradeIndex
 from ..records import Dose, resolve_product
 
 DEFAULT_AS_OF = date(2025, 9, 2)
@@ -157,7 +158,7 @@ def thresholds(ruleset: ast.Ruleset) -> list[Threshold]:
     """Every threshold of every vaccine group, in ruleset order (series, applies, rules)."""
     found: list[Threshold] = []
     default_tolerance = ruleset.settings.tolerance_days or 0
-    grades = _Grades.of(ruleset)
+    grades = GradeIndex.of(ruleset)
     for vaccine in ruleset.vaccines:
         found.extend(_series_thresholds(vaccine))
         applies = (vaccine.applies,) if vaccine.applies is not None else ()
@@ -214,7 +215,7 @@ def _leaves(condition, siblings=()):
         yield condition, siblings
 
 
-def _condition_thresholds(vaccine: str, source: str, condition, outer, tolerance: int, grades: "_Grades"):
+def _condition_thresholds(vaccine: str, source: str, condition, outer, tolerance: int, grades: GradeIndex):
     for leaf, siblings in _leaves(condition):
         context = _context(siblings + tuple(outer), grades)
         text = condition_text(leaf)
@@ -257,32 +258,10 @@ def _condition_thresholds(vaccine: str, source: str, condition, outer, tolerance
 # ---- context ------------------------------------------------------------------------------------------------
 
 
-@attrs.frozen
-class _Grades:
-    order: tuple[str, ...]
-    sets: dict
-
-    @classmethod
-    def of(cls, ruleset: ast.Ruleset) -> "_Grades":
-        return cls(tuple(g.code for g in ruleset.grade_decls), {s.name: s.items for s in ruleset.grade_sets})
-
-    def expand(self, items, seen=frozenset()) -> list[str]:
-        """The codes of ``grade in ...`` items, in the order written."""
-        codes: list[str] = []
-        for item in items:
-            if isinstance(item, ast.GradeRange):
-                if item.low in self.order and item.high in self.order:
-                    codes.extend(self.order[self.order.index(item.low): self.order.index(item.high) + 1])
-            elif item in self.sets and item not in seen:
-                codes.extend(self.expand(self.sets[item], seen | {item}))
-            elif item in self.order:
-                codes.append(item)
-        return list(dict.fromkeys(codes))
-
-    def code_for_school_year(self, year: int) -> str | None:
-        """The declared code of kindergarten (0) or grade ``year`` (1..12), if declared."""
-        wanted = ("KG", "K") if year == 0 else (f"{year:02d}", str(year))
-        return next((code for code in wanted if code in self.order), None)
+def code_for_school_year(grades: GradeIndex, year: int) -> str | None:
+    """The declared code of kindergarten (0) or grade ``year`` (1..12), if declared."""
+    wanted = ("KG", "K") if year == 0 else (f"{year:02d}", str(year))
+    return next((code for code in wanted if code in grades.order), None)
 
 
 def school_year(code: str) -> int | None:
@@ -297,7 +276,7 @@ def _count_wanted(condition: ast.CountDoses) -> int:
             "<": max(condition.count - 1, 0), ">": condition.count + 1}.get(condition.op, condition.count)
 
 
-def _context(conditions, grades: _Grades) -> Context:
+def _context(conditions, grades: GradeIndex) -> Context:
     found: dict = {"grades": None, "lows": [], "highs": [], "count": None, "products": (), "dose_min_ages": [],
                    "intervals": [], "recent": None}
 
@@ -309,7 +288,7 @@ def _context(conditions, grades: _Grades) -> Context:
             visit(condition.items[0])
         elif isinstance(condition, ast.GradeIn):
             if found["grades"] is None:
-                found["grades"] = tuple(grades.expand(condition.items))
+                found["grades"] = tuple(code for code in grades.codes(condition.items) if code in grades.order)
         elif isinstance(condition, ast.NoGrade):
             if found["grades"] is None:
                 found["grades"] = ()
@@ -410,7 +389,7 @@ class _Builder:
         self.products = {}
         for product in ruleset.products:
             self.products.setdefault(product.id, product)
-        self.grades = _Grades.of(ruleset)
+        self.grades = GradeIndex.of(ruleset)
 
     # -- the schedule --
 
@@ -615,7 +594,7 @@ class _Builder:
             return None
         if context.grades is None:
             if 5 <= years <= 17:
-                return self.grades.code_for_school_year(years - 5)
+                return code_for_school_year(self.grades, years - 5)
             return None
         candidates = list(context.grades)
         schooled = [(school_year(code), code) for code in candidates if school_year(code) is not None]
