@@ -215,10 +215,13 @@ def series(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Series]:
     allow = st.builds(ast.Allow, st.lists(vocab.products, min_size=1, max_size=3).map(tuple),
                       st.none() | durations(), st.none() | durations())
     interval = st.builds(ast.MinInterval, durations(), st.none() | dose_refs())
+    skip = st.builds(ast.Skip, conditions(vocab, max_leaves=3))
     dose = st.builds(ast.SeriesDose, st.integers(1, 6), st.none() | durations(), st.none() | durations(),
-                     st.lists(interval, max_size=2).map(tuple), st.lists(allow, max_size=2).map(tuple))
+                     st.lists(interval, max_size=2).map(tuple), st.lists(allow, max_size=2).map(tuple),
+                     st.lists(skip, max_size=2).map(tuple))
     reject = st.builds(ast.Reject, vocab.reasons, calls(vocab, in_series=True))
-    return st.builds(ast.Series, st.lists(dose, max_size=4).map(tuple), st.lists(reject, max_size=2).map(tuple))
+    return st.builds(ast.Series, st.lists(dose, max_size=4).map(tuple), st.lists(reject, max_size=2).map(tuple),
+                     st.just("") | texts(), st.none() | durations(), st.none() | durations())
 
 
 def exemption_outcomes(vocab: Vocabulary = DEFAULT):
@@ -230,14 +233,14 @@ def vaccines(vocab: Vocabulary = DEFAULT, extension: bool | None = None) -> st.S
     declared = st.builds(
         ast.Vaccine,
         id=vocab.vaccines, name=texts(), locked=st.booleans(), doc=st.just("") | docs(),
-        applies=st.none() | conditions(vocab, max_leaves=4), series=st.none() | series(vocab),
+        applies=st.none() | conditions(vocab, max_leaves=4), series=st.lists(series(vocab), max_size=2).map(tuple),
         rules=st.lists(rules(vocab), max_size=4).map(tuple), otherwise=st.none() | vocab.outcomes,
         exemption_outcomes=exemption_outcomes(vocab),
     )
     extended = st.builds(
         ast.Vaccine,
         id=vocab.vaccines, doc=st.just("") | docs(),
-        applies=st.none() | conditions(vocab, max_leaves=4), series=st.none() | series(vocab),
+        applies=st.none() | conditions(vocab, max_leaves=4), series=st.lists(series(vocab), max_size=2).map(tuple),
         rules=st.lists(rules(vocab, placements=True), max_size=4).map(tuple), otherwise=st.none() | vocab.outcomes,
         exemption_outcomes=exemption_outcomes(vocab), extends_existing=st.just(True),
     )

@@ -43,3 +43,35 @@ def test_dose_whose_max_age_is_not_after_its_min_age():
 
 def test_allow_window_that_is_empty():
     assert codes("    dose 1 { allow P from age 2 years before age 1 year }\n") == [("W211", 4, 14)]
+
+
+def checked(text):
+    return [(d.code, d.line, d.column) for d in check(load_text(text, "t.vax"))]
+
+
+def test_several_series_need_distinct_names():
+    assert checked('vaccine V {\n  series { dose 1 {} }\n  series "b" { dose 1 {} }\n  otherwise compliant\n}\n') \
+        == [("E225", 2, 3)]
+    assert checked('vaccine V {\n  series "a" { dose 1 {} }\n  series "a" { dose 1 {} }\n  otherwise compliant\n}\n') \
+        == [("E225", 3, 3)]
+
+
+def test_named_series_and_a_start_window_are_fine():
+    assert checked('product P cvx 1 counts V\nvaccine V {\n  series "usual" { dose 1 {} }\n  series "late" {\n'
+                   '    start from age 7 years before age 19 years\n'
+                   '    dose 1 { skip when age >= 18 years and at least 1 dose of P }\n  }\n  otherwise compliant\n}\n'
+                   ) == []
+
+
+def test_a_skip_may_only_read_the_dose_and_the_series_history():
+    found = codes("    dose 1 { }\n    dose 2 { skip when effective date >= 2020-01-01 or since last dose > 4 weeks }\n")
+    assert found == [("E226", 5, 24)]
+    assert codes("    dose 1 { skip when exempt }\n")[0][0] == "E226"
+
+
+def test_a_skip_names_products_of_the_group():
+    assert codes("    dose 1 { skip when at least 1 dose of Q }\n")[0][0] == "E202"
+
+
+def test_a_start_window_that_never_opens():
+    assert codes("    start from age 5 years before age 2 years\n    dose 1 { }\n") == [("W211", 3, 3)]

@@ -44,7 +44,7 @@ def test_every_predicate_body_survives(body):
 @SMALLER
 @given(series())
 def test_every_series_survives(generated):
-    tree = ast.Ruleset((ast.Vaccine("A", series=generated),))
+    tree = ast.Ruleset((ast.Vaccine("A", series=(generated,)),))
     assert parse(format_ruleset(tree)) == tree
 
 

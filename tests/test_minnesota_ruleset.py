@@ -351,36 +351,54 @@ SERIES = {
 SERIES_LENGTH = {"DTaP": 5, "PCV": 4}
 
 
-def cdsi_series(antigen: str, name: str) -> list[ET.Element]:
+def cdsi_series_element(antigen: str, name: str) -> ET.Element:
     root = _xml(f"AntigenSupportingData-{antigen}.xml")
     for series in root.findall("series"):
         if series.findtext("seriesName") == name:
-            return series.findall("seriesDose")
+            return series
     raise AssertionError(f"no CDSi series {name!r} for {antigen}")
+
+
+def cdsi_series(antigen: str, name: str) -> list[ET.Element]:
+    return cdsi_series_element(antigen, name).findall("seriesDose")
+
+
+def named_series(group: ast.Vaccine, group_id: str):
+    """(CDSi series name, our series, is it the group's default) for each series of the group: a
+    series is named as CDSi names it; the first may be unnamed (then it is SERIES' one)."""
+    for index, series in enumerate(group.series):
+        yield series.name or SERIES[group_id][1], series, index == 0
 
 
 @pytest.mark.parametrize("group_id", list(SERIES))
 def test_series_minimum_ages_intervals_and_maximum_ages_follow_cdsi(groups, group_id):
-    antigen, name, interval_exceptions = SERIES[group_id]
-    cdsi_doses = cdsi_series(antigen, name)
-    series = groups[group_id].series
-    assert series is not None
-    length = SERIES_LENGTH.get(group_id, len(cdsi_doses))
-    assert [dose.number for dose in series.doses] == list(range(1, length + 1))
-    for dose, cdsi in zip(series.doses, cdsi_doses):
-        where = f"{group_id} dose {dose.number}"
-        age = _current(cdsi.findall("age"))[0]
-        assert ours(dose.min_age) == cdsi_duration(age.findtext("absMinAge")), f"{where}: min age"
-        assert ours(dose.max_age) == cdsi_duration(age.findtext("maxAge")), f"{where}: max age"
-        expected = []
-        for interval in _current(cdsi.findall("interval")):
-            if (interval.findtext("fromPrevious") or "").strip() == "Y":
-                wanted = interval_exceptions.get(dose.number) or interval.findtext("absMinInt")
-                expected.append((None, cdsi_duration(wanted)))
-            elif (interval.findtext("fromTargetDose") or "").strip():
-                expected.append((int(interval.findtext("fromTargetDose")), cdsi_duration(interval.findtext("absMinInt"))))
-        actual = [(i.start.number if i.start else None, ours(i.duration)) for i in dose.intervals]
-        assert actual == [e for e in expected if e[1] is not None], f"{where}: intervals"
+    antigen, default_name, default_exceptions = SERIES[group_id]
+    assert groups[group_id].series
+    assert groups[group_id].series[0].name in ("", default_name), "the CDSi default series comes first"
+    for name, series, default in named_series(groups[group_id], group_id):
+        interval_exceptions = default_exceptions if default else {}
+        cdsi_doses = cdsi_series(antigen, name)
+        select = cdsi_series_element(antigen, name).find("selectSeries")
+        assert ours(series.start_from) == cdsi_duration(select.findtext("minAgeToStart")), f"{name}: start from"
+        assert ours(series.start_before) == cdsi_duration(select.findtext("maxAgeToStart")), f"{name}: start before"
+        length = SERIES_LENGTH.get(group_id, len(cdsi_doses)) if default else len(cdsi_doses)
+        assert [dose.number for dose in series.doses] == list(range(1, length + 1)), name
+        for dose, cdsi in zip(series.doses, cdsi_doses):
+            where = f"{group_id} {name} dose {dose.number}"
+            ages = _current(cdsi.findall("age"))
+            age = ages[0] if ages else ET.Element("age")
+            assert ours(dose.min_age) == cdsi_duration(age.findtext("absMinAge")), f"{where}: min age"
+            assert ours(dose.max_age) == cdsi_duration(age.findtext("maxAge")), f"{where}: max age"
+            expected = []
+            for interval in _current(cdsi.findall("interval")):
+                if (interval.findtext("fromPrevious") or "").strip() == "Y":
+                    wanted = interval_exceptions.get(dose.number) or interval.findtext("absMinInt")
+                    expected.append((None, cdsi_duration(wanted)))
+                elif (interval.findtext("fromTargetDose") or "").strip():
+                    expected.append((int(interval.findtext("fromTargetDose")),
+                                     cdsi_duration(interval.findtext("absMinInt"))))
+            actual = [(i.start.number if i.start else None, ours(i.duration)) for i in dose.intervals]
+            assert actual == [e for e in expected if e[1] is not None], f"{where}: intervals"
 
 
 @pytest.mark.parametrize("group_id", [g for g in SERIES if g != "MMR"])
@@ -389,35 +407,37 @@ def test_allow_lines_follow_cdsi_allowable_vaccines(groups, state, group_id):
     end age, and CDSi's begin age unless it is no later than the dose's minimum age (then it cannot
     matter); and every CDSi-allowable product of the group is allowed. The one addition: Td and Tdap
     as DTaP doses 1-3 from age 7 (CDSi's catch-up doses 7-9 of the same series)."""
-    antigen, name, _ = SERIES[group_id]
+    antigen = SERIES[group_id][0]
     cvx_of = {product.id: ast.cvx_key(product.cvx) for product in state.products}
     in_group = {ast.cvx_key(p.cvx) for p in state.products if group_id in p.vaccines}
     catch_up = {"Td_adsorbed", "Td_preservative_free", "Tdap_vaccine", "Td_adult", "Td_unspecified",
                 "Td_adsorbed_preservative_free"}
-    for dose, cdsi in zip(groups[group_id].series.doses, cdsi_series(antigen, name)):
-        where = f"{group_id} dose {dose.number}"
-        allowable = {int(v.findtext("cvx")): (cdsi_duration(v.findtext("beginAge")), cdsi_duration(v.findtext("endAge")))
-                     for v in cdsi.findall("allowableVaccine") if (v.findtext("cvx") or "").strip()}
-        allowed = set()
-        for line in dose.allows:
-            for product in line.products:
-                cvx = cvx_of[product]
-                allowed.add(cvx)
-                if group_id == "DTaP" and dose.number <= 3 and product in catch_up:
-                    assert ours(line.from_age) == ((1, 7, "years"),), where
-                    continue
-                assert cvx in allowable, f"{where}: {product} (CVX {cvx}) is not allowable in CDSi"
-                begin, end = allowable[cvx]
-                assert ours(line.before_age) == end, f"{where}: {product} end age"
-                if line.from_age is not None or approx_days(begin) > approx_days(ours(dose.min_age)):
-                    assert ours(line.from_age) == begin, f"{where}: {product} begin age"
-        assert set(allowable) & in_group <= allowed, f"{where}: CDSi-allowable products left out"
+    for name, series, default in named_series(groups[group_id], group_id):
+        for dose, cdsi in zip(series.doses, cdsi_series(antigen, name)):
+            where = f"{group_id} {name} dose {dose.number}"
+            allowable = {int(v.findtext("cvx")): (cdsi_duration(v.findtext("beginAge")),
+                                                  cdsi_duration(v.findtext("endAge")))
+                         for v in cdsi.findall("allowableVaccine") if (v.findtext("cvx") or "").strip()}
+            allowed = set()
+            for line in dose.allows:
+                for product in line.products:
+                    cvx = cvx_of[product]
+                    allowed.add(cvx)
+                    if group_id == "DTaP" and default and dose.number <= 3 and product in catch_up:
+                        assert ours(line.from_age) == ((1, 7, "years"),), where
+                        continue
+                    assert cvx in allowable, f"{where}: {product} (CVX {cvx}) is not allowable in CDSi"
+                    begin, end = allowable[cvx]
+                    assert ours(line.before_age) == end, f"{where}: {product} end age"
+                    if line.from_age is not None or approx_days(begin) > approx_days(ours(dose.min_age)):
+                        assert ours(line.from_age) == begin, f"{where}: {product} begin age"
+            assert set(allowable) & in_group <= allowed, f"{where}: CDSi-allowable products left out"
 
 
 def test_live_vaccines_are_spaced_by_a_predicate(groups, state):
     names = {clause.name for clause in state.predicates}
     for group_id in ("MMR", "Varicella"):
-        rejects = groups[group_id].series.rejects
+        rejects = groups[group_id].rejects
         assert [r.reason for r in rejects] == ["live_virus_conflict"], group_id
         assert rejects[0].call.name in names
     assert "hepb_adolescent_two_dose" in names

@@ -357,12 +357,23 @@ class Allow:
 
 
 @attrs.frozen
+class Skip:
+    """``skip when CONDITION``: the series dose is not required when CONDITION holds for the dose
+    being judged, read as of that dose's date with the series' valid doses before it (docs/semantics.md,
+    "Skipping a series dose")."""
+
+    condition: "Condition"
+    span: Span = _span()
+
+
+@attrs.frozen
 class SeriesDose:
     number: int
     min_age: Duration | None = None
     max_age: Duration | None = None
     intervals: tuple[MinInterval, ...] = ()
     allows: tuple[Allow, ...] = ()
+    skips: tuple[Skip, ...] = ()
     span: Span = _span()
 
 
@@ -377,9 +388,22 @@ class Reject:
 
 @attrs.frozen
 class Series:
+    """``series ["name"] { [start from age A] [before age B]  dose 1 {...} ... reject ... }``.
+
+    A group may declare several; the walk runs each and the group takes the best one (docs/semantics.md,
+    "Choosing among series"). ``start_from``/``start_before`` bound the age at which the series may
+    start (the age at its first valid dose, or on the effective date when it has none)."""
+
     doses: tuple[SeriesDose, ...]
     rejects: tuple[Reject, ...] = ()
+    name: str = ""
+    start_from: Duration | None = None
+    start_before: Duration | None = None
     span: Span = _span()
+
+    @property
+    def title(self) -> str:
+        return self.name or "the series"
 
 
 # ---- rules, vaccine groups, the ruleset ------------------------------------------------------------------------
@@ -422,12 +446,17 @@ class Vaccine:
     locked: bool = False
     doc: str = ""
     applies: Condition | None = None
-    series: Series | None = None
+    series: tuple[Series, ...] = ()
     rules: tuple[Rule, ...] = ()
     otherwise: str | None = None
     exemption_outcomes: tuple[ExemptionOutcome, ...] = ()
     extends_existing: bool = False  # written as ``extend vaccine X { ... }``
     span: Span = _span()
+
+    @property
+    def rejects(self) -> tuple[Reject, ...]:
+        """The ``reject`` lines of all its series (each series applies its own)."""
+        return tuple(reject for series in self.series for reject in series.rejects)
 
 
 @attrs.frozen

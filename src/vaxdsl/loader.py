@@ -141,9 +141,11 @@ def _extend(base: ast.Vaccine, extension: ast.Vaccine, diagnostics: list[Diagnos
             index = names.index(rule.placement.rule) + (rule.placement.where == "after")
             rules.insert(index, rule)
     changes = {"rules": tuple(rules)}
-    for field in ("applies", "series", "otherwise"):
+    for field in ("applies", "otherwise"):
         if getattr(extension, field) is not None:
             changes[field] = getattr(extension, field)
+    if extension.series:  # a district's series replace the state's
+        changes["series"] = extension.series
     if extension.exemption_outcomes:
         changes["exemption_outcomes"] = base.exemption_outcomes + extension.exemption_outcomes
     return attrs.evolve(base, **changes)

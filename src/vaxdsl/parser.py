@@ -352,19 +352,19 @@ class _ToAst(Transformer):
         return self._vaccine(meta, str(children[0]), "", False, children[1:], extends_existing=True)
 
     def _vaccine(self, meta, vaccine_id, name, locked, items, extends_existing):
-        fields = {"doc": "", "applies": None, "series": None, "otherwise": None}
-        rules, exemption_outcomes = [], []
+        fields = {"doc": "", "applies": None, "otherwise": None}
+        rules, exemption_outcomes, series = [], [], []
         for item in items:
             if isinstance(item, ast.Rule):
                 rules.append(item)
             elif isinstance(item, ast.Series):
-                fields["series"] = item
+                series.append(item)
             elif isinstance(item, ast.ExemptionOutcome):
                 exemption_outcomes.append(item)
             else:
                 key, value = item
                 fields[key] = value
-        return ast.Vaccine(vaccine_id, name, locked, fields["doc"], fields["applies"], fields["series"],
+        return ast.Vaccine(vaccine_id, name, locked, fields["doc"], fields["applies"], tuple(series),
                            tuple(rules), fields["otherwise"], tuple(exemption_outcomes), extends_existing,
                            span=self._span(meta))
 
@@ -376,23 +376,33 @@ class _ToAst(Transformer):
 
     # ---- series
     def series(self, meta, children):
+        name = next((_unquote(c) for c in children if isinstance(c, Token) and c.type == "STRING"), "")
         doses = tuple(c for c in children if isinstance(c, ast.SeriesDose))
         rejects = tuple(c for c in children if isinstance(c, ast.Reject))
-        return ast.Series(doses, rejects, span=self._span(meta))
+        window = next((dict(c[1]) for c in children if isinstance(c, tuple) and c[0] == "start"), {})
+        return ast.Series(doses, rejects, name, window.get("from"), window.get("before"), span=self._span(meta))
+
+    def series_start(self, meta, children):
+        return ("start", tuple(children))
 
     def series_dose(self, meta, children):
         _dose, number, *requirements = children
         fields = {"min_age": None, "max_age": None}
-        intervals, allows = [], []
+        intervals, allows, skips = [], [], []
         for requirement in requirements:
             if isinstance(requirement, ast.MinInterval):
                 intervals.append(requirement)
             elif isinstance(requirement, ast.Allow):
                 allows.append(requirement)
+            elif isinstance(requirement, ast.Skip):
+                skips.append(requirement)
             else:
                 fields[requirement[0]] = requirement[1]
         return ast.SeriesDose(int(number), fields["min_age"], fields["max_age"], tuple(intervals), tuple(allows),
-                              span=self._span(meta))
+                              tuple(skips), span=self._span(meta))
+
+    def skip(self, meta, children):
+        return ast.Skip(children[0], span=self._span(meta))
 
     def min_age(self, meta, children):
         return ("min_age", children[0])

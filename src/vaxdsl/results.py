@@ -1,7 +1,8 @@
 """What evaluation produces: the same records from the reference interpreter and the SQL engine.
 
-The interpreter also fills ``trace`` (why each rule did or did not match); it is left out of
-equality so the two engines' results compare directly.
+The interpreter also fills ``trace`` (why each rule did or did not match) and ``walk`` (the series
+walks behind the dose verdicts); they are left out of equality so the two engines' results compare
+directly.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class GroupEvaluation:
     rule: str | None
     valid_doses: int
     trace: tuple[RuleTrace, ...] = attrs.field(default=(), eq=False)
+    # the interpreter's series walks (interpreter.series.GroupWalk): every series, the chosen one,
+    # skips and the words for each invalid dose, for explanations
+    walk: object = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen

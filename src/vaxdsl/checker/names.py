@@ -68,11 +68,15 @@ def _check_vaccine(ctx: Context, vaccine: ast.Vaccine) -> None:
                 _check_products_of(ctx, vaccine, atom.products, atom.span, "of")
             elif isinstance(atom, ast.Exempt):
                 _check_kinds(ctx, atom)
-    if vaccine.series is not None:
-        for dose in vaccine.series.doses:
+    for series in vaccine.series:
+        for dose in series.doses:
             for allow in dose.allows:
                 _check_products_of(ctx, vaccine, allow.products, allow.span, "allow")
-        for reject in vaccine.series.rejects:
+            for skip in dose.skips:
+                for atom in atoms(skip.condition):
+                    if isinstance(atom, ast.CountDoses):
+                        _check_products_of(ctx, vaccine, atom.products, atom.span, "of")
+        for reject in series.rejects:
             if reject.reason not in ast.INVALID_REASONS:
                 ctx.error(ctx.locate(reject.span, reject.reason), "E209",
                           f"unknown invalid-dose reason '{reject.reason}'{did_you_mean(reject.reason, ast.INVALID_REASONS)}"

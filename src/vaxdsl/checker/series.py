@@ -10,21 +10,47 @@
 from __future__ import annotations
 
 from .. import ast
+from ..formatter import condition_text
+from ..walk import atoms
 from .context import Context
 from .implication import surely_le, duration_point
 
 
+# The tests a `skip when` condition may use: those that read the dose being judged and the series'
+# doses before it (docs/semantics.md, "Skipping a series dose").
+SKIP_TESTS = (ast.AgeCompare, ast.AgeBetween, ast.CountDoses, ast.DoseAge, ast.IntervalCompare, ast.SinceDose,
+              ast.Always)
+
+
 def check_series(ctx: Context) -> None:
     for vaccine in ctx.ruleset.vaccines:
-        if vaccine.series is None:
-            continue
-        for expected, dose in enumerate(vaccine.series.doses, start=1):
-            if dose.number != expected:
-                ctx.error(dose.span, "E222", f"expected dose {expected} here, found dose {dose.number}: "
-                                             f"the doses of a series are numbered 1, 2, 3, ... in order")
-                break  # later doses would all be off by the same gap
-        for dose in vaccine.series.doses:
-            _check_dose(ctx, dose)
+        _check_names(ctx, vaccine)
+        for series in vaccine.series:
+            for expected, dose in enumerate(series.doses, start=1):
+                if dose.number != expected:
+                    ctx.error(dose.span, "E222", f"expected dose {expected} here, found dose {dose.number}: "
+                                                 f"the doses of a series are numbered 1, 2, 3, ... in order")
+                    break  # later doses would all be off by the same gap
+            if series.start_from is not None and series.start_before is not None and surely_le(
+                    duration_point(series.start_before), duration_point(series.start_from)):
+                ctx.warning(series.span, "W211", f"{series.title} can never start: 'before age' is not after "
+                                                 f"'from age'")
+            for dose in series.doses:
+                _check_dose(ctx, dose)
+
+
+def _check_names(ctx: Context, vaccine: ast.Vaccine) -> None:
+    """Several series must be told apart (in explanations, and by whoever reads the ruleset)."""
+    if len(vaccine.series) < 2:
+        return
+    seen = set()
+    for series in vaccine.series:
+        if not series.name:
+            ctx.error(series.span, "E225", f"vaccine group '{vaccine.id}' has several series: name each one "
+                                           f"(series \"...\" {{ ... }})")
+        elif series.name in seen:
+            ctx.error(series.span, "E225", f"vaccine group '{vaccine.id}' has two series named '{series.name}'")
+        seen.add(series.name)
 
 
 def _check_dose(ctx: Context, dose: ast.SeriesDose) -> None:
@@ -47,3 +73,9 @@ def _check_dose(ctx: Context, dose: ast.SeriesDose) -> None:
         if allow.from_age is not None and allow.before_age is not None and surely_le(
                 duration_point(allow.before_age), duration_point(allow.from_age)):
             ctx.warning(allow.span, "W211", "this 'allow' never allows anything: 'before age' is not after 'from age'")
+    for skip in dose.skips:
+        for atom in atoms(skip.condition):
+            if not isinstance(atom, SKIP_TESTS):
+                ctx.error(atom.span, "E226", f"a 'skip when' condition cannot use '{condition_text(atom)}': it is "
+                                             f"read at the dose being judged, from the series' doses before it "
+                                             f"(ages, dose counts, dose ages, intervals and 'since' only)")

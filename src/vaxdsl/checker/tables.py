@@ -69,11 +69,17 @@ def _check_placements(ctx: Context) -> None:
 
 
 def series_length(vaccine: ast.Vaccine) -> int | None:
-    """How many valid doses the group can have, when its series is numbered 1..n."""
-    if vaccine.series is None:
+    """How many valid doses the group can have (the longest of its series), when each series is
+    numbered 1..n."""
+    if not vaccine.series:
         return None
-    numbers = [dose.number for dose in vaccine.series.doses]
-    return len(numbers) if numbers == list(range(1, len(numbers) + 1)) else None
+    lengths = []
+    for series in vaccine.series:
+        numbers = [dose.number for dose in series.doses]
+        if numbers != list(range(1, len(numbers) + 1)):
+            return None
+        lengths.append(len(numbers))
+    return max(lengths)
 
 
 def _check_conditions(ctx: Context, vaccine: ast.Vaccine) -> None:

@@ -305,7 +305,7 @@ class Renderer:
             if vaccine.locked:
                 head += " locked"
         rule_spans = [rule.span for rule in vaccine.rules]
-        series_span = [vaccine.series.span] if vaccine.series else []
+        series_span = [series.span for series in vaccine.series]
 
         def body(indent):
             if vaccine.doc:
@@ -319,9 +319,9 @@ class Renderer:
                 self.condition(indent, "applies when ", vaccine.applies, key)
             for outcome in vaccine.exemption_outcomes:
                 self.exemption(indent, outcome)
-            if vaccine.series is not None:
-                self.child_span(vaccine.series.span)
-                self.series(indent, vaccine.series)
+            for series in vaccine.series:
+                self.child_span(series.span)
+                self.series(indent, series)
             for rule in vaccine.rules:
                 self.child_span(rule.span)
                 self.rule(indent, rule)
@@ -335,6 +335,8 @@ class Renderer:
 
     def series(self, indent: int, series: ast.Series) -> None:
         def body(inner):
+            if series.start_from is not None or series.start_before is not None:
+                self.series_start(inner, series)
             for dose in series.doses:
                 self.child_span(dose.span)
                 self.series_dose(inner, dose)
@@ -342,7 +344,17 @@ class Renderer:
                 self.child_span(reject.span)
                 self.line(inner, f"reject {reject.reason} when {call_text(reject.call)}", self.span_key(reject.span))
 
-        self.block(indent, "series", series.span, body)
+        self.block(indent, f"series {quote(series.name)}" if series.name else "series", series.span, body)
+
+    def series_start(self, indent: int, series: ast.Series) -> None:
+        text = "start" + age_window_text(series.start_from, series.start_before)
+        last = series.start_before or series.start_from
+        at = self._find(series.span, "start", last=False, exclude=[dose.span for dose in series.doses])
+        key = None
+        if at is not None and last.span.line:
+            key = (self.source.tokens[at].start, (last.span.end_line, last.span.end_column))
+        self.child_key(key)
+        self.line(indent, text, key)
 
     def series_dose(self, indent: int, dose: ast.SeriesDose) -> None:
         requirements = []  # (text, key)
@@ -360,17 +372,14 @@ class Renderer:
                 text += f" from {dose_ref_text(interval.start)}"
             requirements.append((text, self.span_key(interval.span)))
         for allow in dose.allows:
-            text = "allow " + ", ".join(allow.products)
-            if allow.from_age is not None:
-                text += f" from age {duration_text(allow.from_age)}"
-            if allow.before_age is not None:
-                text += f" before age {duration_text(allow.before_age)}"
+            text = "allow " + ", ".join(allow.products) + age_window_text(allow.from_age, allow.before_age)
             requirements.append((text, self.span_key(allow.span)))
         head = f"dose {dose.number}"
         opener, closer = self._opener(dose.span), self._closer(dose.span)
         row = f"{head} {{ {'  '.join(text for text, _ in requirements)} }}" if requirements else f"{head} {{}}"
         one_row = (
-            indent + len(row) <= WIDTH
+            not dose.skips
+            and indent + len(row) <= WIDTH
             and not any(self.has_lead(key) or self.has_trail(key) for _, key in requirements)
             and not self.has_lead(closer)
         )
@@ -387,6 +396,9 @@ class Renderer:
                 starts = [key] if key and index == 0 else []
                 ends = [key] if key and index == len(lines) - 1 else []
                 self.add(Line(indent + STEP + (len("allow ") if index else 0), piece, starts, ends))
+        for skip in dose.skips:
+            at = self._find(skip.span, "skip", last=False)
+            self.condition(indent + STEP, "skip when ", skip.condition, self.token_key(at, None if at is None else at + 1))
         self.line(indent, "}", closer, kind="close")
 
     def rule(self, indent: int, rule: ast.Rule) -> None:
@@ -459,6 +471,16 @@ class Renderer:
         filler.items(literals, STEP + 3, ",", ".")
         filler.finish()
 
+
+
+def age_window_text(from_age: ast.Duration | None, before_age: ast.Duration | None) -> str:
+    """`` from age A before age B`` (either part may be missing), after ``allow P`` or ``start``."""
+    text = ""
+    if from_age is not None:
+        text += f" from age {duration_text(from_age)}"
+    if before_age is not None:
+        text += f" before age {duration_text(before_age)}"
+    return text
 
 
 def wrap_list(text: str, indent: int, hang: int) -> list[str]:

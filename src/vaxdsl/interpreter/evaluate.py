@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from datetime import date
 
+import attrs
+
 from .. import ast
 from ..records import Dose, Exemption, Student
 from ..results import DoseEvaluation, StudentEvaluation
 from . import datalog, fixpoint
 from ..grades import GradeIndex
-from .conditions import GroupView, call_holds
-from .series import Verdict, walk
+from .conditions import GroupView, call_holds, judge
+from .series import GroupWalk, Verdict, walk
 from .student_facts import StudentFacts, gather
 from .tables import evaluate_group
 
@@ -41,7 +43,9 @@ def evaluate_student(ruleset: ast.Ruleset, student: Student, doses: list[Dose],
     facts = gather(ruleset, student, doses, exemptions, as_of)
     relations = facts.relations
     fixpoint.run(program, program.before_walk, relations)
-    verdicts = {vaccine.id: _walk_group(vaccine, facts) for vaccine in ruleset.vaccines}
+    grades = GradeIndex.of(ruleset)
+    walks = {vaccine.id: _walk_group(vaccine, facts, grades) for vaccine in ruleset.vaccines}
+    verdicts = {vaccine_id: group_walk.verdicts for vaccine_id, group_walk in walks.items()}
     for vaccine_id, judged in verdicts.items():
         for verdict in judged:
             dose_id = verdict.known.dose.id
@@ -51,21 +55,29 @@ def evaluate_student(ruleset: ast.Ruleset, student: Student, doses: list[Dose],
                 relations["invalid"].add((student.id, vaccine_id, dose_id, verdict.reason))
     fixpoint.run(program, program.after_walk, relations)
 
-    grades = GradeIndex.of(ruleset)
     docs = {clause.name: clause.doc for clause in ruleset.predicates if clause.doc}
     groups = tuple(
-        evaluate_group(ruleset, GroupView(student, as_of, vaccine, tuple(verdicts[vaccine.id]),
-                                          tuple(facts.exemptions_for(vaccine.id)), relations, grades, docs))
+        attrs.evolve(evaluate_group(ruleset, GroupView(student, as_of, vaccine, verdicts[vaccine.id],
+                                                       tuple(facts.exemptions_for(vaccine.id)), relations,
+                                                       grades, docs)),
+                     walk=walks[vaccine.id])
         for vaccine in ruleset.vaccines
     )
     return StudentEvaluation(student.id, groups, _dose_evaluations(ruleset, facts, verdicts))
 
 
-def _walk_group(vaccine: ast.Vaccine, facts: StudentFacts) -> list[Verdict]:
+def _walk_group(vaccine: ast.Vaccine, facts: StudentFacts, grades: GradeIndex) -> GroupWalk:
     def rejected(reject: ast.Reject, known) -> bool:
         return call_holds(reject.call, facts.relations, facts.student.id, known.dose.id)
 
-    return walk(vaccine, facts.doses_toward(vaccine.id), facts.student.birth_date, rejected)
+    def skip_holds(skip: ast.Skip, known, before: tuple[Verdict, ...]) -> bool:
+        # "as of the date of the dose being judged, with the series' history before it"
+        view = GroupView(facts.student, known.dose.date, vaccine, before, (), facts.relations, grades, {})
+        holds, _checks = judge(skip.condition, view, 0)
+        return holds
+
+    return walk(vaccine, facts.doses_toward(vaccine.id), facts.student.birth_date, facts.as_of, rejected,
+                skip_holds)
 
 
 def _dose_evaluations(ruleset: ast.Ruleset, facts: StudentFacts, verdicts) -> tuple[DoseEvaluation, ...]:

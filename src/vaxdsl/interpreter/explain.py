@@ -2,8 +2,9 @@
 
 Per vaccine group: the dose history with each dose's validity and the reason in words, the rule
 that decided the group, the earlier rules that did not match and why, and what is still needed.
-The reasons for invalid doses are re-derived with the same functions the series walk used
-(:mod:`.series`), from the evaluation's own dose list, so they cannot drift from the verdicts.
+The reasons for invalid doses are the words the series walk (:mod:`.series`) gave each verdict, so
+they cannot drift from the verdicts; with several series, the explanation says which one judged
+the doses and why.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from ..dates import describe_age
 from ..records import Student
 from ..results import DoseEvaluation, GroupEvaluation, StudentEvaluation
 from .needs import next_needs
-from .series import product_failure, timing_failure
 from .tables import APPLIES
-from ..formatter import call_text
+from ..formatter import call_text, condition_text
 from .wording import REASON_WORDS, doc_summary
 
 INDENT = "  "
@@ -57,48 +57,64 @@ def _display(outcome: str) -> str:
 def _group_lines(group: GroupEvaluation, vaccine: ast.Vaccine, doses: list[DoseEvaluation], products: dict,
                  docs: dict, student: Student, as_of: date) -> list[str]:
     title = f"{vaccine.id} ({vaccine.name})" if vaccine.name and vaccine.name != vaccine.id else vaccine.id
-    lines = [f"{title}: {_display(group.status)}", f"{INDENT}Doses:"]
+    lines = [f"{title}: {_display(group.status)}"]
+    walk = group.walk
+    if walk is not None and walk.chosen is not None:
+        lines += _series_lines(walk, vaccine, student.birth_date)
+    lines.append(f"{INDENT}Doses:")
     if not doses:
         lines.append(f"{INDENT * 2}none on record by {as_of.isoformat()}")
-    for dose, words in zip(doses, dose_words(vaccine, doses, products, student.birth_date, docs)):
+    verdicts = {v.known.dose.id: v for v in walk.verdicts} if walk is not None else {}
+    for dose in doses:
         product = products[dose.product]
+        words = _dose_words(dose, verdicts.get(dose.dose_id), vaccine, docs)
         lines.append(f"{INDENT * 2}{dose.date.isoformat()} {product.name or product.id} (CVX {product.cvx}): {words}")
     lines += _decision_lines(group, vaccine, as_of)
     return lines
 
 
-def dose_words(vaccine: ast.Vaccine, doses: list[DoseEvaluation], products: dict, birth: date,
-               docs: dict | None = None) -> list[str]:
-    """"valid (dose 2)" or "not valid — <why>" for each of a group's doses, in walk order."""
-    words, valid_dates = [], []
-    for dose in doses:
-        if dose.valid:
-            valid_dates.append(dose.date)
-            words.append(f"valid (dose {dose.dose_number})")
-        else:
-            words.append("not valid — " + _why_invalid(vaccine, dose, products, birth, valid_dates, docs or {}))
-    return words
+def _series_lines(walk, vaccine: ast.Vaccine, birth: date) -> list[str]:
+    """Which series judged the doses (and why that one, when there were several), and the series
+    doses its skips made unnecessary."""
+    chosen = walk.chosen
+    lines = []
+    if len(walk.walks) > 1:
+        lines.append(f"{INDENT}Series: {_series_summary(chosen, birth)}, chosen over "
+                     + "; ".join(_series_summary(other, birth) for other in walk.walks if other is not chosen))
+    for skipped in chosen.skipped:
+        lines.append(f"{INDENT}Series dose {skipped.number} not required: {condition_text(skipped.skip.condition)} "
+                     f"held for the dose of {skipped.given.isoformat()}")
+    return lines
+
+
+def _series_summary(series_walk, birth: date) -> str:
+    name = f"'{series_walk.series.name}'" if series_walk.series.name else "the series"
+    facts = ["complete" if series_walk.complete else "not complete", _doses(series_walk.valid_count)]
+    if not series_walk.candidate:
+        facts.append(f"cannot start at {describe_age(birth, series_walk.start_age)}")
+    return f"{name} ({', '.join(facts)})"
+
+
+def _doses(count: int) -> str:
+    return "1 valid dose" if count == 1 else f"{count} valid doses"
+
+
+def _dose_words(dose: DoseEvaluation, verdict, vaccine: ast.Vaccine, docs: dict) -> str:
+    """"valid (dose 2)" or "not valid — <why>", with the words the walk gave its verdict."""
+    if dose.valid:
+        return f"valid (dose {dose.dose_number})"
+    if verdict is not None and verdict.words:
+        return "not valid — " + verdict.words
+    rejects = [r for r in vaccine.rejects if r.reason == dose.reason]
+    if rejects:
+        return f"not valid — {REASON_WORDS.get(dose.reason, dose.reason)}: " + " or ".join(
+            _predicate_words(r.call, docs) for r in rejects)
+    return "not valid — " + REASON_WORDS.get(dose.reason, dose.reason or "not valid")
 
 
 def _predicate_words(call: ast.Call, docs: dict) -> str:
     doc = doc_summary(docs.get(call.name, ""))
     return f"{call_text(call)} holds" + (f" ({doc})" if doc else "")
-
-
-def _why_invalid(vaccine, dose: DoseEvaluation, products, birth, valid_dates, docs) -> str:
-    series = vaccine.series
-    if series is not None:
-        failure = timing_failure(series, dose.date, birth, valid_dates)
-        if failure is not None and failure.reason == dose.reason:
-            return failure.words
-        rejects = [r for r in series.rejects if r.reason == dose.reason]
-        if rejects:
-            return f"{REASON_WORDS.get(dose.reason, dose.reason)}: " + " or ".join(
-                _predicate_words(r.call, docs) for r in rejects)
-        failure = product_failure(series, products[dose.product], dose.date, birth, len(valid_dates) + 1)
-        if failure is not None and failure.reason == dose.reason:
-            return failure.words
-    return REASON_WORDS.get(dose.reason, dose.reason or "not valid")
 
 
 def _decision_lines(group: GroupEvaluation, vaccine: ast.Vaccine, as_of: date) -> list[str]:

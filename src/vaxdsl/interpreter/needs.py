@@ -48,11 +48,13 @@ def need_for_group(vaccine: ast.Vaccine, group: GroupEvaluation, valid_dates: li
                    birth: date, as_of: date, product_names: dict[str, str] | None = None) -> Need:
     if group.status in SATISFIED:
         return Need(vaccine.id, None, None, "nothing")
-    if vaccine.series is None:
+    if not vaccine.series:
         return Need(vaccine.id, None, None,
                     "more doses (this group has no series to say which); see the rules it does not meet")
-    number = len(valid_dates) + 1
-    target = target_dose(vaccine.series, number)
+    chosen = group.walk.chosen if group.walk is not None else None
+    series = chosen.series if chosen is not None else vaccine.series[0]
+    number = chosen.next_target if chosen is not None else len(valid_dates) + 1
+    target = target_dose(series, number)
     if target is None:
         return Need(vaccine.id, None, None,
                     f"no further series dose (all {len(valid_dates)} are valid), but the rules it does not meet")

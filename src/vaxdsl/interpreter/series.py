@@ -1,9 +1,12 @@
 """Dose validity: the series walk of docs/semantics.md, "Dose validity: the series".
 
-The walk keeps ``n``, the number of valid doses so far, and judges each dose against series dose
-``n + 1``. :func:`timing_failure` (steps 1-4) and :func:`product_failure` (step 6) return the reason
-*and the words for it*, so the explanation replays exactly the test the walk made; the ``reject``
-predicates (step 5) sit between them and are answered by the caller.
+The walk keeps ``n``, the number of valid doses so far, and ``t``, the target series dose; each
+dose first passes over the targets its ``skip`` lines make unnecessary (step 0), then is judged
+against target ``t``. :func:`timing_failure` (steps 1-4) and :func:`product_failure` (step 6) return
+the reason *and the words for it*, kept on the verdict for the explanation; the ``reject`` and
+``skip`` conditions are answered by the caller (they need the student's relations and the rule
+condition tests). A group with several series walks each and :func:`choose` picks one
+("Choosing among series").
 """
 
 from __future__ import annotations
@@ -30,7 +33,48 @@ class Verdict:
     known: KnownDose
     valid: bool
     reason: str | None = None
-    number: int | None = None  # the valid dose's number in the series
+    number: int | None = None  # the valid dose's number in the series (the ordinal among valid doses)
+    target: int | None = None  # the series dose it was judged as (None: the series was complete)
+    words: str = ""  # why it is not valid, in words (empty for a valid dose)
+
+
+@attrs.frozen
+class SkippedDose:
+    """Series dose ``number`` was not required: ``skip`` held for the dose given on ``given``."""
+
+    number: int
+    given: date
+    skip: ast.Skip
+
+
+@attrs.frozen
+class SeriesWalk:
+    """One series walked over a group's doses."""
+
+    series: ast.Series
+    verdicts: tuple[Verdict, ...]
+    skipped: tuple[SkippedDose, ...]
+    next_target: int  # the series dose the next dose would be judged as
+    candidate: bool  # the start window holds (docs/semantics.md, "Choosing among series")
+    start_age: date | None  # the day the window was tested on: the first valid dose, else E
+
+    @property
+    def complete(self) -> bool:
+        """The walk ended past the series' last dose."""
+        return target_dose(self.series, self.next_target) is None
+
+    @property
+    def valid_count(self) -> int:
+        return sum(1 for verdict in self.verdicts if verdict.valid)
+
+
+@attrs.frozen
+class GroupWalk:
+    """Every series of a group walked, and the one chosen (None when the group has no series)."""
+
+    walks: tuple[SeriesWalk, ...]
+    chosen: SeriesWalk | None
+    verdicts: tuple[Verdict, ...]
 
 
 def target_dose(series: ast.Series, number: int) -> ast.SeriesDose | None:
@@ -55,9 +99,10 @@ def gap_words(start: date, end: date, duration: ast.Duration) -> str:
     return describe_days(start, end) if duration.in_days_if_exact() is not None else describe_span(start, end)
 
 
-def timing_failure(series: ast.Series, given: date, birth: date, valid_dates: list[date]) -> Failure | None:
-    """Steps 1-4: is there a target dose, and was this dose given at an age and interval it allows?"""
-    target = target_dose(series, len(valid_dates) + 1)
+def timing_failure(series: ast.Series, given: date, birth: date, valid_dates: list[date],
+                   number: int) -> Failure | None:
+    """Steps 1-4: is there a target dose ``number``, and was this dose given at an age and interval it allows?"""
+    target = target_dose(series, number)
     if target is None:
         return Failure("extraneous", f"an extra dose: the series ({_doses(len(valid_dates))}) was already complete")
     age = describe_age(birth, given)
@@ -115,28 +160,72 @@ def _doses(count: int) -> str:
     return "1 dose" if count == 1 else f"{count} doses"
 
 
-def walk(vaccine: ast.Vaccine, doses: list[KnownDose], birth: date,
-         rejected: Callable[[ast.Reject, KnownDose], bool]) -> list[Verdict]:
-    """Judge ``doses`` (those counting toward the group, in order). ``rejected(reject, dose)`` answers
-    whether a series ``reject`` predicate holds for the dose."""
-    if vaccine.series is None:
+SkipHolds = Callable[[ast.Skip, KnownDose, tuple[Verdict, ...]], bool]
+Rejected = Callable[[ast.Reject, KnownDose], bool]
+
+
+def walk(vaccine: ast.Vaccine, doses: list[KnownDose], birth: date, as_of: date,
+         rejected: Rejected, skip_holds: SkipHolds) -> GroupWalk:
+    """Judge ``doses`` (those counting toward the group, in order) in every series and choose one.
+
+    ``rejected(reject, dose)`` answers whether a series ``reject`` predicate holds for the dose;
+    ``skip_holds(skip, dose, verdicts so far)`` whether a ``skip when`` condition holds for it."""
+    if not vaccine.series:
         # No series: every dose of the group's products is valid, numbered in order.
-        return [Verdict(known, True, None, index) for index, known in enumerate(doses, start=1)]
-    series = vaccine.series
+        verdicts = tuple(Verdict(known, True, None, index, index) for index, known in enumerate(doses, start=1))
+        return GroupWalk((), None, verdicts)
+    walks = tuple(walk_series(series, doses, birth, as_of, rejected, skip_holds) for series in vaccine.series)
+    chosen = choose(walks)
+    return GroupWalk(walks, chosen, chosen.verdicts)
+
+
+def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: date,
+                rejected: Rejected, skip_holds: SkipHolds) -> SeriesWalk:
+    by_number = {dose.number: dose for dose in reversed(series.doses)}  # the first of a number wins
     verdicts: list[Verdict] = []
+    skipped: list[SkippedDose] = []
     valid_dates: list[date] = []
+    target = 1
     for known in doses:
         given = known.dose.date
-        failure = timing_failure(series, given, birth, valid_dates)
+        while target in by_number:  # step 0: targets this dose makes unnecessary
+            skip = next((s for s in by_number[target].skips if skip_holds(s, known, tuple(verdicts))), None)
+            if skip is None:
+                break
+            skipped.append(SkippedDose(target, given, skip))
+            target += 1
+        failure = timing_failure(series, given, birth, valid_dates, target)
         if failure is None:
-            reason = next((r.reason for r in series.rejects if rejected(r, known)), None)
+            reason = next((r for r in series.rejects if rejected(r, known)), None)
             if reason is not None:
-                failure = Failure(reason, "")
+                failure = Failure(reason.reason, "")
         if failure is None:
-            failure = product_failure(series, known.product, given, birth, len(valid_dates) + 1)
+            failure = product_failure(series, known.product, given, birth, target)
         if failure is None:
             valid_dates.append(given)
-            verdicts.append(Verdict(known, True, None, len(valid_dates)))
+            verdicts.append(Verdict(known, True, None, len(valid_dates), target))
+            target += 1
         else:
-            verdicts.append(Verdict(known, False, failure.reason, None))
-    return verdicts
+            judged = target if target in by_number else None
+            verdicts.append(Verdict(known, False, failure.reason, None, judged, failure.words))
+    first_valid = next((v.known.dose.date for v in verdicts if v.valid), None)
+    start_day = first_valid or as_of
+    candidate = start_window_holds(series, birth, start_day)
+    return SeriesWalk(series, tuple(verdicts), tuple(skipped), target, candidate, start_day)
+
+
+def start_window_holds(series: ast.Series, birth: date, day: date) -> bool:
+    if series.start_from is not None and day < add(birth, series.start_from):
+        return False
+    if series.start_before is not None and day >= add(birth, series.start_before):
+        return False
+    return True
+
+
+def choose(walks: tuple[SeriesWalk, ...]) -> SeriesWalk:
+    """Among the candidates (all walks when none is one): complete, then most valid doses, then the
+    first declared."""
+    ranked = [(not w.complete, -w.valid_count, order, w) for order, w in enumerate(walks) if w.candidate]
+    if not ranked:
+        ranked = [(not w.complete, -w.valid_count, order, w) for order, w in enumerate(walks)]
+    return min(ranked, key=lambda entry: entry[:3])[3]

@@ -101,6 +101,7 @@ class Threshold:
     total: int | None = None  # doses the student gets (None: the schedule up to the age)
     context: Context = Context()
     series_test: str = ""  # for series thresholds: "min age", "max age", "min interval from N"
+    series: ast.Series | None = attrs.field(default=None, eq=False)  # whose schedule the students follow
 
     def holds(self, offset: int) -> bool:
         return _holds(self.op, self.edge, offset)
@@ -172,16 +173,20 @@ def thresholds(ruleset: ast.Ruleset) -> list[Threshold]:
 
 
 def _series_thresholds(vaccine: ast.Vaccine):
-    if vaccine.series is None:
-        return
-    for dose in vaccine.series.doses:
+    for series in vaccine.series:
+        yield from _thresholds_of_series(vaccine, series)
+
+
+def _thresholds_of_series(vaccine: ast.Vaccine, series: ast.Series):
+    where = f"series '{series.name}'" if series.name else "series"
+    for dose in series.doses:
         k = dose.number
         if dose.min_age is not None:
-            yield _threshold(vaccine.id, "series", f"dose {k} min age {duration_text(dose.min_age)}", "dose_age",
-                             ">=", dose.min_age, 0, dose=k, total=k, series_test="min age")
+            yield _threshold(vaccine.id, where, f"dose {k} min age {duration_text(dose.min_age)}", "dose_age",
+                             ">=", dose.min_age, 0, dose=k, total=k, series_test="min age", series=series)
         if dose.max_age is not None:
-            yield _threshold(vaccine.id, "series", f"dose {k} max age {duration_text(dose.max_age)}", "dose_age",
-                             "<", dose.max_age, 0, dose=k, total=k, series_test="max age")
+            yield _threshold(vaccine.id, where, f"dose {k} max age {duration_text(dose.max_age)}", "dose_age",
+                             "<", dose.max_age, 0, dose=k, total=k, series_test="max age", series=series)
         for interval in dose.intervals:
             anchor = _ref_number(interval.start, k) if interval.start is not None else k - 1
             if not 1 <= anchor < k:
@@ -189,8 +194,8 @@ def _series_thresholds(vaccine: ast.Vaccine):
             text = f"dose {k} min interval {duration_text(interval.duration)}"
             if interval.start is not None:
                 text += f" from dose {anchor}"
-            yield _threshold(vaccine.id, "series", text, "interval", ">=", interval.duration, 0, dose=k,
-                             anchor=anchor, total=k, series_test=f"min interval from {anchor}")
+            yield _threshold(vaccine.id, where, text, "interval", ">=", interval.duration, 0, dose=k,
+                             anchor=anchor, total=k, series_test=f"min interval from {anchor}", series=series)
 
 
 def _ref_number(ref: ast.DoseRef | None, last: int) -> int:
@@ -383,9 +388,10 @@ def _solve(function, target: date, estimate: date) -> date:
 class _Builder:
     """Makes the students of the thresholds of one vaccine group."""
 
-    def __init__(self, ruleset: ast.Ruleset, vaccine: ast.Vaccine, as_of: date):
+    def __init__(self, ruleset: ast.Ruleset, vaccine: ast.Vaccine, as_of: date, series: ast.Series | None = None):
         self.ruleset, self.vaccine, self.as_of = ruleset, vaccine, as_of
-        self.series = vaccine.series
+        # the schedule follows the series the threshold belongs to, else the default (first) one
+        self.series = series or (vaccine.series[0] if vaccine.series else None)
         self.products = {}
         for product in ruleset.products:
             self.products.setdefault(product.id, product)
@@ -708,9 +714,12 @@ def generate(ruleset: ast.Ruleset, as_of: date = DEFAULT_AS_OF) -> dict[str, str
         found = by_group.get(vaccine.id)
         if not found:
             continue
-        builder = _Builder(ruleset, vaccine, as_of)
+        builders = {None: _Builder(ruleset, vaccine, as_of)}
+        for series in vaccine.series:
+            builders[id(series)] = _Builder(ruleset, vaccine, as_of, series)
         cases, names = [], set()
         for threshold in found:
+            builder = builders[id(threshold.series) if threshold.series is not None else None]
             for offset, student in builder.students(threshold):
                 if student is None:
                     continue
