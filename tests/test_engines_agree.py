@@ -6,7 +6,8 @@ Histories include same-day doses, combination products, doses after the effectiv
 birth, unknown CVX codes and product names, MVX variants, month-end and leap-day birth dates, and
 exemptions of every kind (dated before and after E). The rulesets are Minnesota, the example district,
 and two written here to reach what those do not: groups without a series, recursion, counts and
-``valid``/``invalid`` in predicates, month intervals, age windows on counts, exemption outcomes.
+``valid``/``invalid`` in predicates, month intervals, age windows on counts, exemption outcomes; a fifth has several series per group with start windows and every kind of
+``skip when`` test.
 
 ``VAXDSL_AGREE_EXAMPLES`` sets the number of examples per ruleset (default 100).
 """
@@ -132,11 +133,103 @@ vaccine Two {
 }
 '''
 
+# Several series with start windows and every kind of `skip when` test (docs/semantics.md,
+# "Skipping a series dose", "Choosing among series").
+SERIES_CHOICE = '''
+product IPV cvx 10 "IPV" counts Polio
+product Combo cvx 110 "Combo" live counts Polio, Hib
+product PRP_T cvx 48 "PRP-T" counts Hib
+product PRP_OMP cvx 49 "PRP-OMP" counts Hib
+product MMR cvx 3 "MMR" live counts MMR
+product VAR cvx 21 "VAR" live counts MMR
+
+predicate live_conflict(S, D)
+  :- dose(S, D, Given, P), live(P), dose(S, _, Before, Q), live(Q), P != Q,
+     Before < Given, Given < Before + 28 days.
+
+vaccine Polio {
+  series "4-dose" {
+    dose 1 { min age 6 weeks - 4 days }
+    dose 2 { min age 10 weeks - 4 days  min interval 4 weeks - 4 days }
+    dose 3 {
+      min age 14 weeks - 4 days
+      min interval 4 weeks - 4 days
+      skip when age >= 4 years
+      skip when age >= 4 years - 4 days and since last dose >= 6 months - 4 days
+    }
+    dose 4 { min age 4 years - 4 days  min interval 6 months - 4 days  max age 18 years }
+  }
+  series "5-dose" {
+    dose 1 { min age 6 weeks - 4 days }
+    dose 2 { min age 10 weeks - 4 days  min interval 4 weeks - 4 days }
+    dose 3 { min interval 4 weeks - 4 days  skip when age >= 4 years }
+    dose 4 { skip when age >= 4 years or at least 2 doses of Combo }
+    dose 5 { min age 4 years - 4 days  min interval 6 months - 4 days  allow IPV }
+  }
+  series "adult" {
+    start from age 18 years
+    dose 1 { }
+    dose 2 { min interval 4 weeks - 4 days  skip when dose 1 at age >= 20 years }
+    dose 3 { min interval 6 months - 4 days  skip when interval from first dose to last dose >= 1 year }
+  }
+  rule "done" => compliant when at least 4 valid doses
+  rule "three late" => compliant when exactly 3 valid doses and last dose at age >= 4 years
+  rule "started" => in_process when at least 1 valid dose and since last dose < 8 weeks
+  otherwise non_compliant
+}
+
+vaccine Hib {
+  series "from 2 months" {
+    start before age 7 months - 4 days
+    dose 1 { min age 6 weeks - 4 days  max age 5 years }
+    dose 2 { min interval 4 weeks - 4 days  skip when age >= 15 months - 4 days }
+    dose 3 {
+      min interval 4 weeks - 4 days
+      skip when age >= 12 months
+      skip when age >= 12 months - 4 days and since last dose >= 8 weeks - 4 days
+    }
+    dose 4 { min age 12 months - 4 days  min interval 8 weeks - 4 days }
+  }
+  series "from 7 months" {
+    start from age 7 months - 4 days before age 12 months - 4 days
+    dose 1 { }
+    dose 2 { min interval 4 weeks - 4 days  skip when at least 1 valid dose at age >= 12 months }
+    dose 3 { min age 12 months - 4 days  min interval 8 weeks - 4 days }
+  }
+  series "from 15 months" {
+    start from age 15 months - 4 days
+    dose 1 { min age 15 months - 4 days }
+  }
+  series "PRP-OMP" {
+    dose 1 { allow PRP_OMP }
+    dose 2 { min interval 4 weeks - 4 days  allow PRP_OMP  skip when not (more than 1 doses) }
+    dose 3 { min age 12 months - 4 days  min interval 8 weeks - 4 days  allow PRP_OMP, Combo }
+  }
+  rule "complete" => compliant when at least 3 valid doses or (at least 1 valid dose and age >= 5 years)
+  otherwise non_compliant
+}
+
+vaccine MMR {
+  series "two" {
+    dose 1 { min age 12 months - 4 days }
+    dose 2 { min interval 4 weeks - 4 days  skip when age >= 19 years }
+    reject live_virus_conflict when live_conflict(student, dose)
+  }
+  series "one late" {
+    start from age 10 years
+    dose 1 { min age 10 years }
+  }
+  rule "ok" => compliant when at least 2 valid doses or (at least 1 valid dose and age >= 10 years)
+  otherwise non_compliant
+}
+'''
+
 RULESETS = {
     "minnesota": lambda: load("minnesota").ruleset,
     "example-district": lambda: load("example-district").ruleset,
     "kitchen-sink": lambda: load_text(KITCHEN_SINK, "kitchen-sink.vax").ruleset,
     "small": lambda: load_text(SMALL, "small.vax").ruleset,
+    "series-choice": lambda: load_text(SERIES_CHOICE, "series-choice.vax").ruleset,
 }
 _CACHE: dict = {}
 
