@@ -172,6 +172,7 @@ def atoms(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy:
         st.builds(ast.AgeBetween, durations(), durations()),
         st.builds(ast.GradeIn, grade_items(vocab)),
         st.just(ast.NoGrade()),
+        st.just(ast.SeriesComplete()),
         st.builds(ast.CountDoses, st.sampled_from(QUANTITY_OPS), st.integers(0, 8), st.booleans(),
                   st.one_of(st.just(()), products), st.none() | age_filters()),
         st.builds(ast.DoseAge, dose_refs(), age_filters()),

@@ -194,3 +194,30 @@ def test_what_is_still_needed_follows_the_chosen_series_past_its_skips():
     need = next_needs(RULESET, evaluation, student, date(2020, 2, 1))["Polio"]
     assert need.dose_number == 4
     assert need.earliest == date(2020, 4, 6)  # dose 2 + 6 months - 4 days
+
+
+def test_series_complete_is_the_chosen_series_being_complete():
+    ruleset = load_text(RULESET_TEXT.replace(
+        'rule "complete" => compliant\n    when at least 4 valid doses or (at least 3 valid doses and dose 3 at age >= 4 years - 4 days)',
+        'rule "complete" => compliant\n    when series complete')).ruleset
+    student = Student("S1", date(2016, 1, 10), "")
+
+    def status(rows):
+        doses = [Dose(i, "S1", date.fromisoformat(when), 10) for i, when in enumerate(rows, start=1)]
+        evaluation = evaluate_student(ruleset, student, doses, [], date(2021, 1, 1))
+        return group(evaluation, "Polio").status
+
+    assert status(["2016-03-10", "2016-05-10", "2020-01-08"]) == "compliant"  # dose 3 skipped at 4 years
+    assert status(["2016-03-10", "2016-05-10", "2016-07-10"]) == "non_compliant"
+    assert status(["2016-03-10", "2016-05-10", "2016-07-10", "2020-02-10"]) == "compliant"
+
+
+def test_series_complete_never_holds_without_a_series_and_the_checker_says_so():
+    from vaxdsl.checker import check
+
+    loaded = load_text('product P cvx 1 counts V\nvaccine V {\n  rule "r" => compliant when series complete\n'
+                       '  otherwise non_compliant\n}\n')
+    assert [(d.code, d.line) for d in check(loaded)] == [("W205", 3)]
+    student = Student("S1", date(2016, 1, 10), "")
+    evaluation = evaluate_student(loaded.ruleset, student, [Dose(1, "S1", date(2017, 1, 1), 1)], [], date(2020, 1, 1))
+    assert evaluation.groups[0].status == "non_compliant"

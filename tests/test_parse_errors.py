@@ -104,3 +104,11 @@ def test_cli_check_counts_unreadable_files_in_its_summary(write_file, capsys):
     captured = capsys.readouterr()
     assert "not UTF-8 text" in captured.err
     assert captured.out.rstrip().endswith("1 file(s) checked: 0 error(s), 2 warning(s), 1 file(s) could not be read")
+
+
+def test_series_complete_is_the_only_word_after_series_in_a_condition():
+    [error] = errors_of('vaccine V { rule "r" => compliant when series compete }')
+    assert (error.code, error.column) == ("E101", 47)
+    assert error.message == "expected 'series complete', found 'series compete'"
+    # `complete` stays a name: a predicate may still be called so
+    assert parse('predicate complete(S) :- student(S).').predicates[0].name == "complete"

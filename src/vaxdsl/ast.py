@@ -217,6 +217,14 @@ class EffectiveDate:
 
 
 @attrs.frozen
+class SeriesComplete:
+    """``series complete``: the group's chosen series was complete on E (its walk ended past its
+    last series dose, skipped doses included)."""
+
+    span: Span = _span()
+
+
+@attrs.frozen
 class Student:
     """The ``student`` argument of a predicate call in a rule or series."""
 
@@ -241,7 +249,7 @@ class Call:
 
 Condition = Union[
     And, Or, Not, Always, AgeCompare, AgeBetween, GradeIn, NoGrade, CountDoses, DoseAge,
-    IntervalCompare, SinceDose, Exempt, EffectiveDate, Call,
+    IntervalCompare, SinceDose, Exempt, EffectiveDate, SeriesComplete, Call,
 ]
 
 

@@ -486,6 +486,13 @@ class _ToAst(Transformer):
     def no_grade(self, meta, children):
         return ast.NoGrade(span=self._span(meta))
 
+    def series_complete(self, meta, children):
+        word = children[0]
+        if str(word) != "complete":
+            raise _BadValue(Diagnostic(self.file, word.line, word.column, "error", "E101",
+                                       f"expected 'series complete', found 'series {word}'", len(word)))
+        return ast.SeriesComplete(span=self._span(meta))
+
     def count_doses(self, meta, children):
         (op, count), *rest = children
         valid = isinstance(rest[0], Token) and rest[0].type == "VALID"

@@ -92,6 +92,8 @@ def _check_conditions(ctx: Context, vaccine: ast.Vaccine) -> None:
             for ref in dose_refs(atom):
                 if ref.kind == "nth" and (ref.number < 1 or (length is not None and ref.number > length)):
                     ctx.warning(ref.span, "W205", f"dose {ref.number} never exists: {_doses(vaccine, length)}")
+            if isinstance(atom, ast.SeriesComplete) and not vaccine.series:
+                ctx.warning(atom.span, "W205", f"never holds: '{vaccine.id}' has no series to complete")
             if isinstance(atom, ast.CountDoses):
                 least = {">=": atom.count, ">": atom.count + 1, "=": atom.count}.get(atom.op)
                 most = {"<=": atom.count, "<": atom.count - 1, "=": atom.count}.get(atom.op)

@@ -64,6 +64,8 @@ def atom_text(cond) -> str:
         return f"grade in {grade_items_text(cond.items)}"
     if isinstance(cond, ast.NoGrade):
         return "no grade"
+    if isinstance(cond, ast.SeriesComplete):
+        return "series complete"
     if isinstance(cond, ast.CountDoses):
         if cond.op == "=" and cond.count == 0:
             words = ["no"]

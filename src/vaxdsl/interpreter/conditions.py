@@ -38,6 +38,7 @@ class GroupView:
     relations: dict
     grades: GradeIndex
     predicate_docs: dict  # predicate name -> doc string
+    series_complete: bool = False  # the chosen series was complete (``series complete``)
 
     @property
     def valid_dates(self) -> list[date]:
@@ -148,6 +149,10 @@ def _test(condition, view: GroupView, tolerance: int) -> tuple[bool, str]:
                        f"{_signed_gap(given, as_of, condition.duration)} before {as_of.isoformat()}{slack}")
     if isinstance(condition, ast.Exempt):
         return _exempt(condition, view)
+    if isinstance(condition, ast.SeriesComplete):
+        if not view.vaccine.series:
+            return False, f"{view.vaccine.id} has no series"
+        return view.series_complete, "it is complete" if view.series_complete else "it is not complete"
     if isinstance(condition, ast.EffectiveDate):
         return compare(as_of, condition.op, condition.value), f"the effective date is {as_of.isoformat()}"
     if isinstance(condition, ast.Call):

@@ -76,6 +76,10 @@ class GroupWalk:
     chosen: SeriesWalk | None
     verdicts: tuple[Verdict, ...]
 
+    @property
+    def complete(self) -> bool:
+        return self.chosen is not None and self.chosen.complete
+
 
 def target_dose(series: ast.Series, number: int) -> ast.SeriesDose | None:
     return next((dose for dose in series.doses if dose.number == number), None)
