@@ -200,9 +200,9 @@ def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: 
             target += 1
         failure = timing_failure(series, given, birth, valid_dates, target)
         if failure is None:
-            reason = next((r for r in series.rejects if rejected(r, known)), None)
-            if reason is not None:
-                failure = Failure(reason.reason, "")
+            rejecting = next((r for r in series.rejects if rejected(r, known)), None)
+            if rejecting is not None:
+                failure = Failure(rejecting.reason, "")  # the explanation words it from the predicate
         if failure is None:
             failure = product_failure(series, known.product, given, birth, target)
         if failure is None:
