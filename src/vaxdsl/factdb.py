@@ -1,10 +1,12 @@
 """The fact database: checked facts written to SQLite with sqlite-utils (schema: :mod:`vaxdsl.records`).
 
 A fresh build goes to ``FILE.part`` with journaling and syncing off (nothing to protect until it
-is complete), inserts in big ``executemany`` batches, creates the indexes the compiled queries use
-after the rows are in (one sort instead of millions of index updates), and only then replaces
-``FILE``: a failed build leaves the old database as it was. Appending runs in one transaction
-instead, so ``strict`` can roll it back.
+is complete), inserts students and exemptions in big ``executemany`` batches and copies the doses
+from the reader's scratch file (:class:`vaxdsl.facts.DoseTable`) with one ``INSERT ... SELECT``,
+creates the indexes after the rows are in (one sort instead of millions of index updates), among
+them the covering dose index the SQL engine reads (:data:`vaxdsl.engine.INDEX_NAME`, so the first
+evaluation need not add it), and only then replaces ``FILE``: a failed build leaves the old
+database as it was. Appending runs in one transaction instead, so ``strict`` can roll it back.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ import json
 import os
 import sqlite3
 import time
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import attrs
 import sqlite_utils
 
+from .engine import INDEX_COLUMNS, INDEX_NAME, covering
 from .errors import VaxError
-from .facts import FactSet, RowProblem
+from .facts import DoseTable, FactSet, RowProblem
 from .records import Dose, Exemption, Student
 
 TABLES = {
@@ -31,9 +35,17 @@ TABLES = {
 }
 NOT_NULL = {"students": {"birth_date"}, "doses": {"student_id", "date", "cvx"},
             "exemptions": {"student_id", "vaccine", "kind"}}
-INDEXES = (("doses", ("student_id", "date")), ("exemptions", ("student_id",)))
+# (table, columns, name or None for sqlite-utils' name). The engine streams each student's doses
+# through its covering index (made here, so its first evaluation need not). doses(student_id, date)
+# is redundant next to it (same leading columns; every query on doses is served by either), but the
+# documented schema (records.py, docs/facts.md) and tests/test_factdb.py still have it: dropping it
+# would save about 7 s and 0.5 GB at 19 million doses.
+INDEXES = (
+    ("doses", INDEX_COLUMNS, INDEX_NAME),
+    ("doses", ("student_id", "date"), None),
+    ("exemptions", ("student_id",), None),
+)
 BATCH = 100_000  # rows per executemany
-_CHUNK = 100  # rows per multi-row INSERT: 800 parameters, well under SQLite's limit
 
 
 @attrs.frozen
@@ -76,15 +88,23 @@ def _build(path: Path, facts: FactSet) -> LoadSummary:
     part.unlink(missing_ok=True)
     db = sqlite_utils.Database(part)
     try:
-        for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -262144", "temp_store = MEMORY"):
+        # The index sorts spill to temporary files (temp_store FILE), their memory bounded by the
+        # cache: at 19 million doses, a 256 MB cache and in-memory spills took 1.7 GB and were no
+        # faster than this (docs/performance.md).
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -65536", "temp_store = FILE"):
             db.execute(f"PRAGMA {pragma}")
         for name, (columns, pk) in TABLES.items():
             db[name].create(columns, pk=pk, not_null=NOT_NULL[name])
-        students = _insert(db.conn, "students", (_student_row(s) for s in facts.students))
-        doses = _insert_chunks(db.conn, "doses", facts.doses.db_chunks(size=_CHUNK), len(TABLES["doses"][0]))
-        exemptions = _insert(db.conn, "exemptions", _exemption_rows(facts))
-        for table, columns in INDEXES:
-            db[table].create_index(columns)
+        with _attached(db.conn, facts.doses) as spool:
+            students = _insert(db.conn, "students", (_student_row(s) for s in facts.students))
+            doses = 0 if spool is None else db.conn.execute(
+                # NULL ids number the rows 1, 2, ... in spool (file) order; no sort: seq is the rowid
+                "INSERT INTO doses SELECT NULL, student_id, date, cvx, mvx, product_name, ?, row"
+                " FROM spool.doses ORDER BY seq", (facts.doses.source,)).rowcount
+            exemptions = _insert(db.conn, "exemptions", _exemption_rows(facts))
+            db.conn.commit()
+        for table, columns, name in INDEXES:
+            db[table].create_index(columns, index_name=name)
         db.execute("ANALYZE")  # statistics for the query planner of the compiled rule queries
         db.conn.commit()
         db.close()
@@ -94,6 +114,24 @@ def _build(path: Path, facts: FactSet) -> LoadSummary:
         part.unlink(missing_ok=True)
         raise
     return LoadSummary(str(path), students, doses, exemptions)
+
+
+@contextmanager
+def _attached(conn: sqlite3.Connection, doses: DoseTable):
+    """The dose table's spool attached to ``conn`` as ``spool`` (None when there are no doses).
+    ATTACH and DETACH cannot run inside a transaction: enter before the first write, and commit
+    or roll back before leaving."""
+    path = doses.spool()
+    if path is None:
+        yield None
+        return
+    conn.execute("ATTACH DATABASE ? AS spool", (path,))
+    try:
+        yield path
+    finally:
+        if conn.in_transaction:  # only when leaving on an error: the caller decides otherwise
+            conn.rollback()
+        conn.execute("DETACH DATABASE spool")
 
 
 def _append(path: Path, facts: FactSet, strict: bool) -> LoadSummary:
@@ -116,44 +154,58 @@ def _append(path: Path, facts: FactSet, strict: bool) -> LoadSummary:
                 line = facts.student_rows.get(student.id, 0)
                 problems.append(RowProblem(students_file, line, f"student '{student.id}' is already in the database with different data"))
                 blocked[student.id] = f"{Path(students_file).name}:{line}"
-        students = _insert(conn, "students", new_students)
-        doses = _append_doses(conn, facts, blocked, problems)
-        exemptions = _append_exemptions(conn, facts, blocked, problems)
-        if strict and problems:
-            conn.rollback()
-            return LoadSummary(str(path), 0, 0, 0, already, tuple(sorted(problems, key=_order)), written=False)
-        conn.commit()
+        with _attached(conn, facts.doses) as spool:
+            try:
+                students = _insert(conn, "students", new_students)
+                doses = 0 if spool is None else _append_doses(conn, facts, blocked, problems)
+                exemptions = _append_exemptions(conn, facts, blocked, problems)
+                if strict and problems:
+                    conn.rollback()
+                    return LoadSummary(str(path), 0, 0, 0, already, tuple(sorted(problems, key=_order)), written=False)
+                if not covering(conn):  # a database loaded before the loader made the engine's index
+                    conn.execute(f"CREATE INDEX IF NOT EXISTS {INDEX_NAME} ON doses({', '.join(INDEX_COLUMNS)})")
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
         return LoadSummary(str(path), students, doses, exemptions, already, tuple(sorted(problems, key=_order)))
-    except BaseException:
-        db.conn.rollback()
-        raise
     finally:
         db.close()
 
 
 def _append_doses(conn, facts: FactSet, blocked: dict[str, str], problems: list[RowProblem]) -> int:
-    table, file = facts.doses, facts.files.get("doses", "doses")
-    for index in range(len(table)):
-        if table.student_ids[index] in blocked:
-            who = table.student_ids[index]
-            problems.append(RowProblem(file, table.rows[index], f"student '{who}' was not loaded ({blocked[who]})"))
+    """Add the spool's doses (attached as ``spool``) after the database's, refusing those of
+    ``blocked`` students and those already in the database. Ids go on from the largest one there,
+    a row's id fixed by its place in the file, so refused rows leave gaps."""
+    file = facts.files.get("doses", "doses")
     first_id = (conn.execute("SELECT max(dose_id) FROM doses").fetchone()[0] or 0) + 1
-    keep = (lambda index: table.student_ids[index] not in blocked) if blocked else None
-    # New doses go to a temporary table first, so one indexed join finds those already present.
+    # New doses go to a temporary table first (NULL ids number them 1, 2, ... in file order), so
+    # set-based queries find the refused ones.
     conn.execute("CREATE TEMP TABLE new_doses (dose_id INTEGER PRIMARY KEY, student_id TEXT, date TEXT,"
                  " cvx INTEGER, mvx TEXT, product_name TEXT, source TEXT, row INTEGER)")
-    _insert(conn, "new_doses", table.db_rows(first_id, keep), width=len(TABLES["doses"][0]))
-    clashes = conn.execute(
-        "SELECT n.dose_id, n.row, min(d.source || ':' || d.row) FROM new_doses n JOIN doses d"
-        " ON d.student_id = n.student_id AND d.date = n.date AND d.cvx = n.cvx"
-        " AND d.mvx IS n.mvx AND d.product_name IS n.product_name GROUP BY n.dose_id"
-    ).fetchall()
-    for dose_id, line, where in clashes:
-        problems.append(RowProblem(file, line, f"duplicate of a dose already in the database ({where})"))
-    conn.executemany("DELETE FROM new_doses WHERE dose_id = ?", ((dose_id,) for dose_id, _, _ in clashes))
-    count = conn.execute("INSERT INTO doses SELECT * FROM new_doses").rowcount
-    conn.execute("DROP TABLE new_doses")
-    return count
+    try:
+        conn.execute("INSERT INTO temp.new_doses SELECT NULL, student_id, date, cvx, mvx, product_name, ?, row"
+                     " FROM spool.doses ORDER BY seq", (facts.doses.source,))
+        if blocked:
+            conn.execute("CREATE TEMP TABLE blocked (student_id TEXT PRIMARY KEY, at TEXT)")
+            conn.executemany("INSERT INTO temp.blocked VALUES (?, ?)", blocked.items())
+            for line, who, at in conn.execute("SELECT n.row, b.student_id, b.at FROM temp.new_doses n"
+                                              " JOIN temp.blocked b ON b.student_id = n.student_id").fetchall():
+                problems.append(RowProblem(file, line, f"student '{who}' was not loaded ({at})"))
+            conn.execute("DELETE FROM temp.new_doses WHERE student_id IN (SELECT student_id FROM temp.blocked)")
+            conn.execute("DROP TABLE temp.blocked")
+        clashes = conn.execute(
+            "SELECT n.dose_id, n.row, min(d.source || ':' || d.row) FROM temp.new_doses n JOIN main.doses d"
+            " ON d.student_id = n.student_id AND d.date = n.date AND d.cvx = n.cvx"
+            " AND d.mvx IS n.mvx AND d.product_name IS n.product_name GROUP BY n.dose_id"
+        ).fetchall()
+        for dose_id, line, where in clashes:
+            problems.append(RowProblem(file, line, f"duplicate of a dose already in the database ({where})"))
+        conn.executemany("DELETE FROM temp.new_doses WHERE dose_id = ?", ((dose_id,) for dose_id, _, _ in clashes))
+        return conn.execute("INSERT INTO main.doses SELECT dose_id + ?, student_id, date, cvx, mvx, product_name,"
+                            " source, row FROM temp.new_doses", (first_id - 1,)).rowcount
+    finally:
+        conn.execute("DROP TABLE temp.new_doses")
 
 
 def _append_exemptions(conn, facts: FactSet, blocked: dict[str, str], problems: list[RowProblem]) -> int:
@@ -178,9 +230,9 @@ def _order(problem: RowProblem):
     return (problem.file, problem.row)
 
 
-def _insert(conn: sqlite3.Connection, table: str, rows, width: int | None = None) -> int:
+def _insert(conn: sqlite3.Connection, table: str, rows) -> int:
     """executemany in batches: far faster than row dicts, and memory stays flat."""
-    width = width or len(TABLES[table][0])
+    width = len(TABLES[table][0])
     sql = f"INSERT INTO {table} VALUES ({', '.join('?' * width)})"
     count, batch = 0, []
     for row in rows:
@@ -191,25 +243,6 @@ def _insert(conn: sqlite3.Connection, table: str, rows, width: int | None = None
     if batch:
         conn.executemany(sql, batch)
     return count + len(batch)
-
-
-def _insert_chunks(conn: sqlite3.Connection, table: str, chunks, width: int) -> int:
-    """Flat lists of _CHUNK rows each, one multi-row INSERT per list: a third faster than a
-    statement per row. The last list may be shorter and goes on its own."""
-    row = f"({', '.join('?' * width)})"
-    short: list[list] = []
-
-    def full():
-        for flat in chunks:
-            if len(flat) == width * _CHUNK:
-                yield flat
-            else:
-                short.append(flat)
-
-    count = conn.executemany(f"INSERT INTO {table} VALUES {', '.join([row] * _CHUNK)}", full()).rowcount
-    for flat in short:
-        count += conn.execute(f"INSERT INTO {table} VALUES {', '.join([row] * (len(flat) // width))}", flat).rowcount
-    return count
 
 
 def _student_row(student: Student) -> tuple:

@@ -7,8 +7,9 @@ rows are kept. A problem with a whole file (missing file or column) is ``file_le
 should write nothing.
 
 The benchmark size is 20 million doses, so the dose loop is the hot path: dates, CVX codes and
-products are checked once per distinct text (caches), and doses are kept in columns
-(:class:`DoseTable`) rather than as 20 million objects.
+products are checked once per distinct text (caches), and the good dose rows go in batches to a
+scratch SQLite file (:class:`DoseTable`) rather than into 20 million Python objects; repeated doses
+are found there with one GROUP BY, not with a key per dose held in memory.
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import os
+import sqlite3
+import tempfile
+import weakref
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from itertools import chain
 from pathlib import Path
 
 import attrs
@@ -47,81 +53,199 @@ class RowProblem:
 
 
 class DoseTable(Sequence):
-    """The good dose rows, in file order, stored column-wise; reads back as :class:`Dose` records.
+    """The good dose rows, in file order; reads back as :class:`Dose` records.
+
+    At the benchmark size (20 million doses) neither the rows nor a key per row for the duplicate
+    check fit comfortably in Python memory, so the rows go, in batches, to a *spool*: a scratch
+    SQLite file in ``spool_dir`` (default: the system's temporary folder). There
+    :meth:`remove_repeats` finds repeated doses with one GROUP BY (SQLite sorts on disk), and
+    :mod:`vaxdsl.factdb` copies the rows into the fact database with one ``INSERT ... SELECT``.
+    The file is deleted by :meth:`close`, or when the table is garbage-collected.
 
     Dose ids are 1, 2, ... in file order; :func:`vaxdsl.factdb.build_database` offsets them when
-    it appends to a database that already has doses.
+    it appends to a database that already has doses. Reading by index runs a query per call:
+    fine for tests and small folders; iterate for big ones.
     """
 
-    def __init__(self, source: str = ""):
+    BATCH = 50_000  # rows written at a time: big enough to amortise the call, small in memory
+    _COLUMNS = "student_id, date, cvx, mvx, product_name"
+    _WIDTH = 6  # values per pending row
+    _ROWS_PER_INSERT = 100  # one multi-row INSERT runs a third faster than 100 one-row ones
+
+    def __init__(self, source: str = "", spool_dir=None):
         self.source = source  # file name, kept in the database for provenance
-        self.student_ids: list[str] = []
-        self.ordinals = array("l")  # date.toordinal()
-        self.cvx = array("l")
-        self.rows = array("q")  # line in the source file
-        self.extras: dict[int, tuple[str | None, str | None]] = {}  # index -> (mvx, product_name), rare
+        self.spool_dir = spool_dir
+        self.path: str | None = None  # the spool file, made when the first batch is written
+        # rows not yet in the spool: (student_id, 'YYYY-MM-DD', cvx, mvx, product_name, line);
+        # the reader appends to it directly, and flush() empties it in place
+        self.pending: list[tuple] = []
+        self._conn: sqlite3.Connection | None = None
+        self._count = 0  # rows in the spool
+        self._discard = None
 
     def append(self, student_id: str, ordinal: int, cvx: int, row: int, mvx=None, product_name=None) -> None:
-        if mvx or product_name:
-            self.extras[len(self.rows)] = (mvx, product_name)
-        self.student_ids.append(student_id)
-        self.ordinals.append(ordinal)
-        self.cvx.append(cvx)
-        self.rows.append(row)
+        self.pending.append((student_id, date.fromordinal(ordinal).isoformat(), cvx, mvx, product_name, row))
+        if len(self.pending) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending rows to the spool."""
+        if not self.pending:
+            return
+        conn = self._connection()
+        values = list(chain.from_iterable(self.pending))
+        size = self._WIDTH * self._ROWS_PER_INSERT
+        whole = len(values) - len(values) % size
+        try:
+            conn.executemany(self._insert_sql(self._ROWS_PER_INSERT), (values[i:i + size] for i in range(0, whole, size)))
+            if whole < len(values):
+                conn.execute(self._insert_sql((len(values) - whole) // self._WIDTH), values[whole:])
+            conn.commit()
+        except sqlite3.Error as error:  # a full disk, most likely
+            raise self._error(error) from None
+        self._count += len(self.pending)
+        self.pending.clear()
+
+    @staticmethod
+    def _insert_sql(rows: int) -> str:
+        return "INSERT INTO doses VALUES " + ", ".join(["(NULL, ?, ?, ?, ?, ?, ?)"] * rows)
+
+    def remove_repeats(self) -> list[tuple[int, int]]:
+        """Remove each row that repeats an earlier one (same student, date, code, MVX and product
+        name) and return ``(line, line of the first such row)`` for each, in spool order.
+
+        One GROUP BY over the spool finds the repeated keys (an external sort: memory stays flat
+        however many rows there are), then one scan of the rows lists the later copies.
+        """
+        self.flush()
+        if self._conn is None:
+            return []
+        conn = self._conn
+        try:
+            conn.execute("DROP TABLE IF EXISTS temp.repeated")
+            conn.execute(f"CREATE TEMP TABLE repeated AS SELECT {self._COLUMNS}, min(seq) AS first_seq FROM doses"
+                         f" GROUP BY {self._COLUMNS} HAVING count(*) > 1")
+            if conn.execute("SELECT 1 FROM temp.repeated LIMIT 1").fetchone() is None:
+                return []
+            conn.execute("CREATE INDEX temp.repeated_key ON repeated(student_id, date, cvx)")
+            # CROSS JOIN keeps the spool as the outer loop: one pass over it, a lookup per row in
+            # the small table of repeated keys (the other order would scan the spool per key).
+            found = conn.execute(
+                "SELECT d.seq, d.row, earliest.row FROM doses d"
+                " CROSS JOIN temp.repeated r ON r.student_id = d.student_id AND r.date = d.date AND r.cvx = d.cvx"
+                "  AND r.mvx IS d.mvx AND r.product_name IS d.product_name AND d.seq > r.first_seq"
+                " CROSS JOIN doses earliest ON earliest.seq = r.first_seq"
+                " ORDER BY d.seq").fetchall()
+            conn.executemany("DELETE FROM doses WHERE seq = ?", ((seq,) for seq, _, _ in found))
+            conn.commit()
+        except sqlite3.Error as error:
+            raise self._error(error) from None
+        finally:
+            conn.execute("DROP TABLE IF EXISTS temp.repeated")
+        self._count -= len(found)
+        return [(line, first) for _, line, first in found]
+
+    def spool(self) -> str | None:
+        """The spool file with every row written (table ``doses``: ``seq`` in file order, then the
+        columns of :data:`pending`), for :mod:`vaxdsl.factdb` to attach; None when there are no rows."""
+        self.flush()
+        return self.path
+
+    def close(self) -> None:
+        """Delete the spool file. The table is empty afterwards."""
+        if self._discard is not None:
+            self._discard()
+        self._conn, self.path, self._count = None, None, 0
+        self.pending.clear()
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return self._count + len(self.pending)
+
+    def __iter__(self):
+        self.flush()
+        if self._conn is None:
+            return
+        cursor = self._conn.execute(f"SELECT {self._COLUMNS} FROM doses ORDER BY seq")
+        for number, (student_id, when, cvx, mvx, product_name) in enumerate(cursor, 1):
+            yield Dose(number, student_id, date.fromisoformat(when), cvx, mvx, product_name)
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
+            start, stop, step = index.indices(len(self))
+            if step != 1:
+                return [self[i] for i in range(start, stop, step)]
+            return self._read(start, max(0, stop - start))
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(index)
-        mvx, product_name = self.extras.get(index, (None, None))
-        return Dose(index + 1, self.student_ids[index], date.fromordinal(self.ordinals[index]),
-                    self.cvx[index], mvx, product_name)
+        return self._read(index, 1)[0]
 
-    def db_chunks(self, first_id: int = 1, size: int = 100):
-        """The rows of :meth:`db_rows` flattened, ``size`` rows a list (the last may be shorter),
-        for a multi-row INSERT. Built column by column with slice assignments, which run in C:
-        at 20 million rows, a tuple per row is what the time goes on."""
-        iso = _IsoDates().__getitem__
-        extras = iter(self.extras.items())  # inserted in index order, so sorted
-        pending = next(extras, None)
-        for start in range(0, len(self), size):
-            end = min(start + size, len(self))
-            flat = [None] * (8 * (end - start))
-            flat[0::8] = range(first_id + start, first_id + end)
-            flat[1::8] = self.student_ids[start:end]
-            flat[2::8] = map(iso, self.ordinals[start:end])
-            flat[3::8] = self.cvx[start:end]
-            flat[6::8] = [self.source] * (end - start)
-            flat[7::8] = self.rows[start:end]
-            while pending is not None and pending[0] < end:
-                index, (mvx, product_name) = pending
-                flat[8 * (index - start) + 4: 8 * (index - start) + 6] = mvx, product_name
-                pending = next(extras, None)
-            yield flat
+    def _read(self, start: int, count: int) -> list[Dose]:
+        self.flush()
+        if self._conn is None or count == 0:
+            return []
+        rows = self._conn.execute(f"SELECT {self._COLUMNS} FROM doses ORDER BY seq LIMIT ? OFFSET ?", (count, start))
+        return [Dose(start + number, student_id, date.fromisoformat(when), cvx, mvx, product_name)
+                for number, (student_id, when, cvx, mvx, product_name) in enumerate(rows, 1)]
 
-    def db_rows(self, first_id: int = 1, keep=None):
-        """Tuples in the column order of the ``doses`` table; ``keep(index)`` may filter."""
-        iso = _IsoDates()
-        extras, source = self.extras, self.source
-        for index, (student_id, ordinal, cvx, row) in enumerate(zip(self.student_ids, self.ordinals, self.cvx, self.rows)):
-            if keep is not None and not keep(index):
-                continue
-            mvx, product_name = extras.get(index, (None, None)) if extras else (None, None)
-            yield (first_id + index, student_id, iso[ordinal], cvx, mvx, product_name, source, row)
+    @property
+    def rows(self) -> array:
+        """The line of each row in its file, in order."""
+        self.flush()
+        if self._conn is None:
+            return array("q")
+        return array("q", (line for (line,) in self._conn.execute("SELECT row FROM doses ORDER BY seq")))
+
+    def db_rows(self, first_id: int = 1):
+        """Tuples in the column order of the ``doses`` table."""
+        self.flush()
+        if self._conn is None:
+            return
+        cursor = self._conn.execute(f"SELECT {self._COLUMNS}, row FROM doses ORDER BY seq")
+        for dose_id, row in enumerate(cursor, first_id):
+            yield (dose_id, *row[:5], self.source, row[5])
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is not None:
+            return self._conn
+        try:
+            handle, path = tempfile.mkstemp(prefix=".vaxdsl-doses-", suffix=".spool", dir=self.spool_dir)
+            os.close(handle)
+        except OSError as error:
+            where = self.spool_dir or tempfile.gettempdir()
+            raise VaxError(f"{where}: cannot make a scratch file for the dose rows ({error.strerror or error})") from None
+        self.path = path
+        conn = None
+        try:
+            conn = sqlite3.connect(path, check_same_thread=False)
+            # Scratch data: nothing to protect from a crash. The GROUP BY's sort spills to a
+            # temporary file (temp_store FILE), so its memory is bounded by the 64 MB cache.
+            for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -65536", "temp_store = FILE"):
+                conn.execute(f"PRAGMA {pragma}")
+            conn.execute("CREATE TABLE doses (seq INTEGER PRIMARY KEY, student_id TEXT NOT NULL, date TEXT NOT NULL,"
+                         " cvx INTEGER NOT NULL, mvx TEXT, product_name TEXT, row INTEGER NOT NULL)")
+        except sqlite3.Error as error:
+            failure = self._error(error)
+            _discard_spool(conn, path)
+            self.path = None
+            raise failure from None
+        self._discard = weakref.finalize(self, _discard_spool, conn, path)
+        self._conn = conn
+        return conn
+
+    def _error(self, error: Exception) -> VaxError:
+        return VaxError(f"{self.path or self.spool_dir or tempfile.gettempdir()}: "
+                        f"cannot write the scratch file of dose rows ({error})")
 
 
-class _IsoDates(dict):
-    """ordinal -> 'YYYY-MM-DD', computed once per distinct date."""
-
-    def __missing__(self, ordinal):
-        text = self[ordinal] = date.fromordinal(ordinal).isoformat()
-        return text
+def _discard_spool(conn: sqlite3.Connection | None, path: str) -> None:
+    if conn is not None:
+        conn.close()
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 @attrs.define
@@ -138,6 +262,16 @@ class FactSet:
     def fatal(self) -> bool:
         """True when a whole file could not be used: nothing should be written."""
         return any(problem.file_level for problem in self.problems)
+
+    def close(self) -> None:
+        """Delete the scratch file of the dose rows (see :class:`DoseTable`); ``doses`` is empty afterwards."""
+        self.doses.close()
+
+    def __enter__(self) -> FactSet:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
 
 def normalize_grade(text: str) -> str | None:
@@ -158,25 +292,31 @@ def normalize_grade(text: str) -> str | None:
 
 def read_fact_dir(path, products: Iterable[ast.Product] | None = None, vaccines: Iterable | None = None,
                   today: date | None = None, grades: Iterable[str] | None = None,
-                  known_students: Mapping[str, Student] | None = None) -> FactSet:
+                  known_students: Mapping[str, Student] | None = None, spool_dir=None) -> FactSet:
     """Read and check the fact files in folder ``path``.
 
     ``products`` (the ruleset's declared products) and ``vaccines`` (group ids or ``ast.Vaccine``
     nodes) and ``grades`` (declared grade codes) are what rows are checked against; ``None`` skips
     that check. Dates after ``today`` (default: the real today) are rejected. ``known_students``
     (those already in a database being appended to) may be referred to by doses and exemptions.
+    The dose rows are kept in a scratch file in ``spool_dir`` (default: the system's temporary
+    folder) until the fact set is closed or garbage-collected (:class:`DoseTable`).
     """
     folder = Path(path)
     if not folder.is_dir():
         raise VaxError(f"{folder}: no such folder of fact files")
-    reader = _Reader(folder, products, vaccines, today or date.today(), grades, known_students or {})
-    return reader.read()
+    reader = _Reader(folder, products, vaccines, today or date.today(), grades, known_students or {}, spool_dir)
+    try:
+        return reader.read()
+    except BaseException:
+        reader.facts.close()
+        raise
 
 
 class _Reader:
-    def __init__(self, folder, products, vaccines, today, grades, known_students):
+    def __init__(self, folder, products, vaccines, today, grades, known_students, spool_dir=None):
         self.folder = folder
-        self.facts = FactSet([], DoseTable(), [], [])
+        self.facts = FactSet([], DoseTable(spool_dir=spool_dir), [], [])
         self.dates = _DateCheck(today)
         self.products = _ProductCheck(products)
         self.vaccines = None if vaccines is None else {
@@ -299,12 +439,18 @@ class _Reader:
         table.source = Path(file).name
         index, births, names = self.index, self.births, self.names
         dates, products, problem = self.dates, self.products, self._problem
-        seen: set = set()  # the key of every dose so far, to find duplicates
-        duplicates: list[tuple[int, object]] = []  # (line, key): the earlier row is looked up at the end
+        # Repeated doses: a file grouped by student (as exports usually are, and synth's files)
+        # is checked one student at a time, holding only that student's doses. Once a student's
+        # rows turn up again after another student's, the rest of the file goes to the spool
+        # unchecked, and remove_repeats() finds the repeats there with one GROUP BY: a sort on
+        # disk instead of a key per dose in memory (gigabytes at 20 million doses).
+        grouped = True
+        run_ended = bytearray(len(births))  # students whose run of rows is over
+        current, earlier = -1, {}  # the student of this run; (date, cvx, mvx, product) -> line
         # This loop runs 20 million times at the benchmark size: the caches and the table's
-        # columns are used directly, with no call per row on the common path.
-        add_id, add_day, add_cvx, add_row = (table.student_ids.append, table.ordinals.append,
-                                             table.cvx.append, table.rows.append)
+        # pending list are used directly, with no call per row on the common path.
+        pending, batch = table.pending, table.BATCH
+        add = pending.append
         for line, values, _ in rows:
             found = index.get(values[p_id].strip())
             if found is None:
@@ -328,31 +474,29 @@ class _Reader:
                 problem(file, line, product)
                 continue
             cvx, mvx, product_name = product
-            same = _dose_key(found, when, cvx, mvx, product_name) if (mvx or product_name or cvx >= 65536) \
-                else (when << 16 | cvx) << 32 | found  # _dose_key, inlined
-            if same in seen:
-                duplicates.append((line, same))
-                continue
-            seen.add(same)
-            if mvx or product_name:
-                table.extras[len(table.rows)] = (mvx, product_name)
-            add_id(names[found])
-            add_day(when)
-            add_cvx(cvx)
-            add_row(line)
-        if duplicates:
-            self._report_duplicates(file, table, duplicates)
-
-    def _report_duplicates(self, file: str, table: DoseTable, duplicates) -> None:
-        """Name the earlier row of each duplicate: one more pass, only when there are duplicates."""
-        wanted = {key for _, key in duplicates}
-        first: dict = {}
-        for position, dose in enumerate(table):
-            key = _dose_key(self.index[dose.student_id], dose.date.toordinal(), dose.cvx, dose.mvx, dose.product_name)
-            if key in wanted:
-                first.setdefault(key, table.rows[position])
-        for line, key in duplicates:
-            self._problem(file, line, f"duplicate of row {first[key]}")
+            if grouped:
+                if found != current:
+                    if run_ended[found]:
+                        grouped = False  # every run so far was its student's first: checked exactly
+                    else:
+                        if current >= 0:
+                            run_ended[current] = 1
+                        current, earlier = found, {}
+                if grouped:
+                    same = (when, cvx, mvx, product_name)
+                    first = earlier.get(same)
+                    if first is not None:
+                        problem(file, line, f"duplicate of row {first}")
+                        continue
+                    earlier[same] = line
+            # the date text passed the YYYY-MM-DD check, so it is already the stored form
+            add((names[found], text, cvx, mvx, product_name, line))
+            if len(pending) >= batch:
+                table.flush()
+        if not grouped:
+            for line, first in table.remove_repeats():
+                problem(file, line, f"duplicate of row {first}")
+        table.flush()  # a spool that cannot be written is reported now, not when the rows are used
 
     # ---- exemptions ------------------------------------------------------------------------
 
@@ -391,15 +535,6 @@ class _Reader:
             self.facts.exemption_rows.append(line)
 
 
-def _dose_key(student: int, ordinal: int, cvx: int, mvx, product_name):
-    """What makes two dose rows the same dose. A packed int when it can be: it is far smaller than
-    a tuple, and one is kept for each of up to 20 million doses. The student is in the low bits,
-    which the set's hashing uses first: dates and codes alone vary too little there."""
-    if cvx < 65536 and not mvx and not product_name:
-        return (ordinal << 16 | cvx) << 32 | student
-    return (student, ordinal, cvx, mvx, product_name)
-
-
 class _DateCheck(dict):
     """text -> ordinal, or the reason it is not a usable date; each distinct text is parsed once."""
 
@@ -428,6 +563,9 @@ class _DateCheck(dict):
         return result
 
 
+_LARGEST_CVX = 2**31 - 1
+
+
 class _ProductCheck(dict):
     """(cvx text, mvx text, product text) -> (cvx, mvx, product_name), or the reason it is unusable."""
 
@@ -449,6 +587,8 @@ class _ProductCheck(dict):
             if not (cvx_text.isascii() and cvx_text.isdigit()):
                 return f"CVX code '{cvx_text}' is not a number"
             cvx = int(cvx_text)
+            if cvx > _LARGEST_CVX:  # no such code, and past what the database's INTEGER holds
+                return f"CVX code '{cvx_text}' is too large"
         if name is not None:
             if self.products is None:
                 return (cvx, mvx, name) if cvx is not None else f"product '{name}' has no cvx code (and no ruleset to look it up)"

@@ -5,6 +5,8 @@ the same fields), checks every row against the ruleset (its products, vaccine gr
 and writes the good rows to an SQLite fact database for `vaxdsl` to evaluate. Each bad row is
 reported on stderr as file:row: reason and skipped; docs/facts.md lists the formats and every
 check. Without --append an existing database is replaced (only once the new one is complete).
+While it runs, the dose rows wait in a scratch file next to the database (.vaxdsl-doses-*.spool,
+about as big as the doses table), deleted at the end.
 
 Exit status: 0 when the database was written (bad rows skipped); 1 when a file cannot be used
 (missing file or column: nothing is written), or with --strict when any row is bad (nothing
@@ -27,7 +29,7 @@ from datetime import date
 from pathlib import Path
 
 from ..factdb import build_database, read_students
-from ..facts import read_fact_dir
+from ..facts import FactSet, read_fact_dir
 from ..loader import load
 
 NAME = "load"
@@ -66,7 +68,15 @@ def run(args) -> int:
         today=args.today,
         grades=[g.code for g in ruleset.grade_decls] or None,  # a ruleset without grades takes any code
         known_students=known,
+        # The dose rows wait in a scratch file as big as the doses table: next to the database,
+        # where there is room for it, rather than in a temporary folder that may be in memory.
+        spool_dir=db.parent if db.parent.is_dir() else None,
     )
+    with facts:
+        return _write(args, db, facts, started)
+
+
+def _write(args, db: Path, facts: FactSet, started: float) -> int:
     if facts.fatal:
         _report(facts.problems, args.max_problems)
         print(f"nothing written to {db}: a fact file cannot be used", file=sys.stderr)
