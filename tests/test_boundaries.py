@@ -200,7 +200,9 @@ def test_the_command_writes_files_that_snapshot_record_accepts(tmp_path, capsys)
 
     capsys.readouterr()
     assert main(["snapshot", "record", "minnesota", str(out)]) == 0
-    assert "for 564 case(s) in 10 file(s)" in capsys.readouterr().out
+    written = sum(len(read_fixture_text((out / name).read_text(encoding="utf-8"), name).cases) for name in names)
+    assert written > 500
+    assert f"for {written} case(s) in 10 file(s)" in capsys.readouterr().out
     snapshot_text = (out / ".vaxdsl-snapshot.txt").read_text(encoding="utf-8")
     assert ("mmr.toml | series: dose 1 min age 12 months - 4 days: dose 1 at 12 months - 5 days [fails] | MMR | "
             "dose ") in snapshot_text
