@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaxdsl.compiler.dates import DateExpr, compare_shift, jd, jd_literal, month_key, sql_add, sql_key_of_text
+from vaxdsl.compiler.dates import (DateExpr, compare_shift, jd, jd_literal, key_of_number, month_key, month_span, sql_add,
+                                   sql_key_of_text)
 from vaxdsl.dates import add
 
 OPS = ("<", "<=", "=", "!=", ">=", ">")
@@ -89,8 +90,13 @@ def _forms(u: date, a: date):
     text_u, text_a = DateExpr(text=":u"), DateExpr(text=":a")
     jd_u, jd_a = DateExpr(jd="julianday(:u)"), DateExpr(jd="julianday(:a)")
     key_a = DateExpr(key=sql_key_of_text(":a"), jd="julianday(:a)")
-    return [(text_u, text_a), (jd_u, jd_a), (DateExpr.constant(u), key_a), (DateExpr.constant(u), text_a),
-            (text_u, DateExpr.constant(a)), (DateExpr.constant(u), DateExpr.constant(a))]
+
+    def keyed(name: str) -> DateExpr:  # as the fast path has them: a day number and a month-key maker
+        day = f"julianday(:{name})"
+        return DateExpr(jd=day, keyer=lambda shift: key_of_number(f"CAST(strftime('%Y%m%d', {day}{-shift:+d}) AS INTEGER)"))
+
+    return [(text_u, text_a), (jd_u, jd_a), (keyed("u"), keyed("a")), (DateExpr.constant(u), key_a),
+            (DateExpr.constant(u), text_a), (text_u, DateExpr.constant(a)), (DateExpr.constant(u), DateExpr.constant(a))]
 
 
 def test_compare_shift_around_every_threshold(conn):
@@ -115,3 +121,12 @@ def test_compare_shift_random(a, months, days, delta, op):
     _check_compare(conn, u, op, a, months, days, _forms(u, a))
     assert conn.execute(f"SELECT date({sql_add(jd_literal(a), months, days)})").fetchone()[0] == \
         add(a, (months, days)).isoformat()
+
+
+@settings(max_examples=500, deadline=None)
+@given(a=st.dates(min_value=date(30, 1, 1), max_value=date(9000, 12, 31)), months=st.integers(-300, 300))
+def test_month_span_bounds_every_date(a, months):
+    """The day-difference shortcut of compare_shift is sound: a + months is within month_span days."""
+    lo, hi = month_span(months)
+    span = (add(a, (months, 0)) - a).days
+    assert lo <= span <= hi

@@ -74,4 +74,4 @@ def test_group_without_series_counts_every_dose():
     ruleset = load_text('product P cvx 1 counts G\nvaccine G { rule "r" => compliant when dose 3 at age >= 1 month }',
                         "g.vax").ruleset
     compiled = compile_ruleset(ruleset, date(2025, 1, 1))
-    assert compiled._checks == {}
+    assert compiled._series == {}

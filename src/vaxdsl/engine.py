@@ -199,10 +199,11 @@ class Prepared:
         members = compiled.catalog.members
         key = ("doses", mode)
         if key not in self.main:
-            self.main[key] = (compiled.walk_sql(mode, list(range(1, len(groups) + 1))), compiled.doses_sql(mode))
+            self.main[key] = (compiled.walk_statements(mode, list(range(1, len(groups) + 1))),
+                              compiled.doses_sql(mode))
         walk, listing = self.main[key]
-        self._execute("DELETE FROM vx_walk", None)
-        self._execute(walk, params)
+        for sql in walk:
+            self._execute(sql, params)
         for sid, g, dose_id, day, cvx, pid, reason, number in self._execute(listing, params).fetchall():
             if g is None:
                 yield DoseEvaluation(sid, dose_id, date.fromisoformat(day), cvx, "", None, False, None, None)

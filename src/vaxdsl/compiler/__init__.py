@@ -6,7 +6,8 @@ generated SQL runs:
 1. :mod:`.products` - the products as temporary tables; each dose row's resolution key;
 2. :mod:`.dates` - CDSi date arithmetic as SQL (used by every later pass);
 3. :mod:`.datalog` - the derived predicates, stratum by stratum, into temporary tables;
-4. :mod:`.series` - dose validity: the fast path for everyone, the exact recursive walk where needed;
+4. :mod:`.series` (with :mod:`.skips`) - dose validity: one virtual walk per (group, series), the fast
+   path for everyone, the exact recursive walk where needed, and the choice of each group's series;
 5. :mod:`.conditions` - rule conditions as column expressions of a student's wide row;
 6. :mod:`.tables` - each group's rule table as one CASE (first active matching rule).
 
@@ -14,8 +15,9 @@ The statement that does the work (:meth:`CompiledQuery.main_sql`) reads each stu
 student's doses come in ``(date, dose_id)`` order from the ``doses(student_id, date, ...)`` index
 and are aggregated into one chunk string per vaccine group (Stage A, ``GROUP BY student_id``
 streaming over the index, no sort); then co-routine layers decode the chunks, run the fast-path
-validity tests, and evaluate every group's rule table as one CASE. The per-run steps around it
-(:meth:`CompiledQuery.steps`) fill the small tables it joins.
+validity tests of every series, choose each group's series, and evaluate every group's rule table as
+one CASE. The per-run steps around it (:meth:`CompiledQuery.steps`) fill the small tables it joins
+(and, when predicates read ``valid``, run the fast path of those groups first: :meth:`valid_steps`).
 
 Every statement is produced for a **student filter** mode: ``all``, ``range`` (``:lo <= id <
 :hi``, used to split the population between worker connections) or ``list`` (the ids in
@@ -37,15 +39,27 @@ from . import products as products_pass
 from ..grades import GradeIndex
 from ..walk import predicate_calls
 from .conditions import KIND_BITS, OTHER_KIND_BIT, GroupConditions, Row
-from .dates import DateExpr, jd_literal, key_of_number, sql_add, sql_key_of_text
-from .series import (DATE_WIDTH, ID_WIDTH, DoseRefs, Reasons, SeriesChecks, chunk_id, chunk_pid, chunk_day, day_chunk,
-                     forced_students_sql, pad_id, reject_call_sql)
-from .sql import lit, pipeline
+from .dates import DateExpr, compare_shift, jd_literal, key_of_number, months_days, sql_add, sql_key_of_text
+from .series import (DATE_WIDTH, ID_WIDTH, MAX_SKIP_EVENTS, TREE_BUDGET, Reasons, SeriesChecks, chunk_day, chunk_id,
+                     chunk_pid, choice_score, day_chunk, fast_parts, fast_tree_sql, forced_students_sql, group_limit,
+                     max_valid, pad_id, prefix_sql, radix, reject_call_sql, walk_reason_sql, walk_target_sql)
+from .skips import Judged
+from .sql import all_of, any_of, lit, pipeline
 from .tables import Decisions, decision_sql, decisions
 
 __all__ = ["compile_ruleset", "CompiledQuery", "Step", "MODES"]
 
 MODES = ("all", "range", "list")
+
+
+@attrs.frozen
+class VirtualWalk:
+    """One series of one group, walked on its own (a group without a series: one walk, all valid)."""
+
+    v: int  # 1-based over the ruleset
+    g: int
+    k: int  # the series' place in its group, from 0
+    series: ast.Series | None
 
 
 @attrs.frozen
@@ -64,6 +78,8 @@ def student_filter(mode: str):
         return lambda column: f"{column} IN (SELECT sid FROM vx_sel)"
     if mode == "slow":
         return lambda column: f"{column} IN (SELECT sid FROM vx_slow)"
+    if mode == "open":
+        return lambda column: f"{column} IN (SELECT sid FROM vx_open)"
     raise ValueError(f"unknown student filter mode {mode!r}")
 
 
@@ -87,28 +103,43 @@ class CompiledQuery:
         self.reasons = Reasons(ruleset)
         self.width = DATE_WIDTH + self.catalog.width  # chunk width
         self.wide = self.width + ID_WIDTH  # chunk width with the dose id
+        self._unit = 10 ** self.catalog.width
         self.row = Row(self.catalog, as_of, self.grades)
         self.decisions: tuple[Decisions, ...] = tuple(decisions(ruleset, v) for v in self.vaccines)
         roots = {call.name for call in predicate_calls(ruleset)}
-        rejected = {r.call.name for v in self.vaccines for r in (v.series.rejects if v.series else ())}
+        rejected = {r.call.name for v in self.vaccines for r in v.rejects}
         self.datalog = datalog_pass.Datalog(ruleset, as_of, roots, rejected)
         for call in predicate_calls(ruleset):
             if call.name not in self.datalog.arity:
                 raise VaxError(f"no predicate or built-in relation named '{call.name}' (run vaxdsl check)")
-        self.rejecting = any(v.series and v.series.rejects for v in self.vaccines)
         # compile the rule tables once (this also registers what the wide row must hold)
         self._decision_sql = []
         for g, vaccine in enumerate(self.vaccines, start=1):
             conditions = GroupConditions(self.row, vaccine, g, self._condition_call)
             self._decision_sql.append(decision_sql(ruleset, vaccine, conditions, as_of))
-        self._checks = {}
+        # the virtual walks: one per (group, series); a group without a series has one, all valid
+        self.walks: list[VirtualWalk] = []
         for g, vaccine in enumerate(self.vaccines, start=1):
-            if vaccine.series is not None:
-                self._checks[g] = SeriesChecks(vaccine, g, self.catalog, self.reasons, self._age_column, None)
-        self._keys: dict[str, str] = {}  # month-key columns the fast path asked for
-        self._fast_sql = {g: self._fast_walk(g) for g in self._checks}
+            for k, series in enumerate(vaccine.series or (None,)):
+                self.walks.append(VirtualWalk(len(self.walks) + 1, g, k, series))
+        self._series = {g: [w for w in self.walks if w.g == g] for g, vaccine in enumerate(self.vaccines, start=1)
+                        if vaccine.series}  # groups with series -> their walks
+        self._limit = {g: group_limit(self.vaccines[g - 1]) for g in self._series}
+        self.R = radix(max(self._limit.values(), default=0))
+        self._prefix: dict[int, str] = {}  # virtual walk -> SQL of its prefix (a_g_k)
+        self._fast_sql: dict[int, str] = {}  # virtual walk -> SQL of its fast-path integer
+        for walks in self._series.values():
+            for w in walks:
+                self._fast_sql[w.v] = self._fast_walk(w)
+        self._choice = {g: self._choice_sql(g) for g, walks in self._series.items() if len(walks) > 1}
+        # the groups whose valid doses the predicates read, when the fast path can give them (below)
+        gs = self._walk_groups() if self.datalog.uses_walk() else []
+        self._valid_groups = gs if ("invalid" not in self.datalog.walk_relations()
+                                    and all(g in self._series for g in gs)) else []
         # the walk's checks register ages too: build them before the birth table is fixed
-        self._walk_reason = self._walk_reason_sql(student="w.sid", sources=self.sources("all"))
+        self._counters: dict[str, str] = {}  # running counts of the walk (skip conditions): test -> column
+        self._walk_target, self._walk_reason = self._walk_parts(student="w.sid", sources=self.sources("all"))
+        self._choose = self._choose_sql()
         self.ages = dict(self.row.ages)
 
     # ---- names -------------------------------------------------------------------------------------
@@ -176,6 +207,7 @@ class CompiledQuery:
             "CREATE TEMP TABLE vx_grade(code PRIMARY KEY, gb) WITHOUT ROWID",
             "CREATE TEMP TABLE vx_sel(sid PRIMARY KEY) WITHOUT ROWID",
             "CREATE TEMP TABLE vx_slow(sid PRIMARY KEY) WITHOUT ROWID",
+            "CREATE TEMP TABLE vx_open(sid PRIMARY KEY) WITHOUT ROWID",
             "CREATE TEMP TABLE vx_forced(sid PRIMARY KEY) WITHOUT ROWID",
             f"CREATE TEMP TABLE vx_birth(birth PRIMARY KEY, bk{''.join(f', {c}' for c in self.ages.values())}) WITHOUT ROWID",
             "CREATE TEMP TABLE vx_exm(sid PRIMARY KEY"
@@ -184,8 +216,8 @@ class CompiledQuery:
             "CREATE TEMP TABLE vx_relevant(pid INTEGER PRIMARY KEY)",
             "CREATE TEMP TABLE vx_valid(c0, c1, c2, c3, UNIQUE(c0, c1, c2, c3))",
             "CREATE TEMP TABLE vx_invalid(c0, c1, c2, c3, UNIQUE(c0, c1, c2, c3))",
-            "CREATE TEMP TABLE vx_walk(sid, g, i, c, n, r, chunk, vs)",
-            "CREATE TEMP TABLE vx_wsum(sid, g, n, vs, PRIMARY KEY (sid, g)) WITHOUT ROWID",
+            "CREATE TEMP TABLE vx_walk(sid, g, v, i, c, n, t, r, chunk, vs)",
+            "CREATE TEMP TABLE vx_wsum(sid, g, v, n, vs, PRIMARY KEY (sid, g)) WITHOUT ROWID",
             "CREATE TEMP TABLE vx_result(sid PRIMARY KEY, slow"
             + "".join(f", o_{g}, n_{g}" for g in range(1, len(self.vaccines) + 1)) + ") WITHOUT ROWID",
         ]
@@ -194,6 +226,10 @@ class CompiledQuery:
         bits = self.grades.bits
         if bits:
             out.append("INSERT INTO vx_grade VALUES " + ", ".join(f"({lit(c)}, {b})" for c, b in bits.items()))
+        if self._valid_groups:
+            columns = "".join(f", wk_{g}" + "".join(f", d_{g}_{k}" for k in range(1, self._limit[g] + 1))
+                              for g in self._valid_groups)
+            out.append(f"CREATE TEMP TABLE vx_fv(sid PRIMARY KEY, open{columns}) WITHOUT ROWID")
         out += self.datalog.create_statements()
         return out
 
@@ -253,40 +289,76 @@ class CompiledQuery:
                     for kind, sql in program.stratum_steps(stratum, sources)]
         out += [Step("sql", sql, "reject") for sql in forced_students_sql(self.ruleset, sources, F)]
         if program.uses_walk():
-            groups = program.walk_groups()
-            gs = [g for g, v in enumerate(self.vaccines, 1) if groups is None or v.id in groups]
-            out.append(Step("sql", self.walk_sql(mode, gs), "walk for valid/invalid"))
-            out.append(Step("sql", "INSERT OR IGNORE INTO vx_valid SELECT w.sid, v.id, "
-                                   f"{chunk_id('w.chunk', '1', self.wide, self.catalog.width)}, w.n + 1 "
-                                   "FROM vx_walk w JOIN vx_group v ON v.g = w.g WHERE w.r = 0"))
-            out.append(Step("sql", "INSERT OR IGNORE INTO vx_invalid SELECT w.sid, v.id, "
-                                   f"{chunk_id('w.chunk', '1', self.wide, self.catalog.width)}, x.name "
-                                   "FROM vx_walk w JOIN vx_group v ON v.g = w.g JOIN vx_reason x ON x.code = w.r "
-                                   "WHERE w.r <> 0"))
+            if self._valid_groups:  # valid doses from the fast path; the exact walk for the students it left open
+                out += self.valid_steps(mode)
+            else:
+                gs = self._walk_groups()
+                out += [Step("sql", sql, "walk for valid/invalid") for sql in self.walk_statements(mode, gs)]
+                chosen = "JOIN vx_wsum k ON k.sid = w.sid AND k.g = w.g AND k.v = w.v"
+                out.append(Step("sql", "INSERT OR IGNORE INTO vx_valid SELECT w.sid, v.id, "
+                                       f"{chunk_id('w.chunk', '1', self.wide, self.catalog.width)}, w.n + 1 "
+                                       f"FROM vx_walk w {chosen} JOIN vx_group v ON v.g = w.g WHERE w.r = 0"))
+                out.append(Step("sql", "INSERT OR IGNORE INTO vx_invalid SELECT w.sid, v.id, "
+                                       f"{chunk_id('w.chunk', '1', self.wide, self.catalog.width)}, x.name "
+                                       f"FROM vx_walk w {chosen} JOIN vx_group v ON v.g = w.g "
+                                       "JOIN vx_reason x ON x.code = w.r WHERE w.r <> 0"))
             out.append(Step("sql", "DELETE FROM vx_walk"))
+            out.append(Step("sql", "DELETE FROM vx_wsum"))
             for stratum in program.strata:
                 if stratum.after_walk and not stratum.static:
                     out += [Step(kind, sql, "predicate " + ", ".join(stratum.names))
                             for kind, sql in program.stratum_steps(stratum, sources)]
         return out
 
+    def _walk_groups(self) -> list[int]:
+        groups = self.datalog.walk_groups()
+        return [g for g, v in enumerate(self.vaccines, 1) if groups is None or v.id in groups]
+
+    def valid_steps(self, mode: str) -> list[Step]:
+        """``valid`` for the predicates when they read no ``invalid`` and only groups with series: the
+        fast path (and choice) of those groups for every student, each valid dose's id from a string of
+        the group's dose ids; the exact walk for the students it leaves open (or a reject may apply to)."""
+        gs = self._valid_groups
+        columns, rest = self.stage_a_parts(mode, groups=gs, id_strings=True)
+        layers, slow = self._fast_layers(gs)
+        outputs = [("sid", "sid"), ("open", slow)]
+        for g in gs:
+            outputs.append((f"wk_{g}", f"wk_{g}"))
+            n, j, _, a = fast_parts(f"wk_{g}", self.R)
+            for k in range(1, self._limit[g] + 1):
+                index = f"({a} + {k} + ({j} BETWEEN 1 AND {k}))"
+                outputs.append((f"d_{g}_{k}", f"CASE WHEN {n} >= {k} THEN CAST(substr(i_{g}, ({index}-1)*{ID_WIDTH}+1, "
+                                              f"{ID_WIDTH}) AS INTEGER) END"))
+        unpivot = " UNION ALL ".join(
+            f"SELECT sid, {lit(self.vaccines[g - 1].id)}, d_{g}_{k}, {k} FROM vx_fv WHERE d_{g}_{k} IS NOT NULL"
+            for g in gs for k in range(1, self._limit[g] + 1))
+        walk = self.walk_statements("open", gs)
+        chosen = "JOIN vx_wsum k ON k.sid = w.sid AND k.g = w.g AND k.v = w.v"
+        return [
+            Step("sql", "DELETE FROM vx_fv"),
+            Step("sql", "DELETE FROM vx_open"),
+            Step("sql", "INSERT INTO vx_fv " + pipeline(columns, rest, layers, outputs), "valid doses (fast path)"),
+            Step("sql", f"INSERT OR IGNORE INTO vx_valid {unpivot}" if unpivot else "SELECT 1"),
+            Step("sql", "INSERT INTO vx_open SELECT sid FROM vx_fv WHERE open"),
+            *(Step("sql", sql, "valid doses (exact walk)") for sql in walk),
+            Step("sql", "INSERT OR IGNORE INTO vx_valid SELECT w.sid, v.id, "
+                        f"{chunk_id('w.chunk', '1', self.wide, self.catalog.width)}, w.n + 1 "
+                        f"FROM vx_walk w {chosen} JOIN vx_group v ON v.g = w.g WHERE w.r = 0"),
+        ]  # vx_fv stays: the main statement reads these groups' fast-path integers (and "open") from it
+
     def slow_steps(self) -> list[Step]:
-        """After the main statement: the exact walk for the pairs the fast path left open."""
-        series_groups = list(self._checks)
+        """After the main statement: the exact walk for the students the fast path left open."""
         return [
             Step("sql", "DELETE FROM vx_slow"),
-            Step("sql", "DELETE FROM vx_walk"),
-            Step("sql", "DELETE FROM vx_wsum"),
             Step("sql", "INSERT INTO vx_slow SELECT sid FROM vx_result WHERE slow"),
-            Step("sql", self.walk_sql("slow", series_groups), "exact walk"),
-            Step("sql", "INSERT INTO vx_wsum SELECT sid, g, n + (r = 0), vs FROM vx_walk WHERE i = c"),
+            *(Step("sql", sql, "exact walk") for sql in self.walk_statements("slow", list(self._series))),
             Step("sql", "INSERT OR REPLACE INTO vx_result " + self.main_sql("slow", walked=True), "rules (walked)"),
         ]
 
     # ---- Stage A: one row per student ---------------------------------------------------------------
 
     def stage_a_parts(self, mode: str, with_ids: bool = False, groups=None,
-                      extras: bool = True) -> tuple[list[tuple[str, str]], str]:
+                      extras: bool = True, id_strings: bool = False) -> tuple[list[tuple[str, str]], str]:
         """(columns, FROM ... GROUP BY) of the per-student aggregate over the student's doses."""
         F = student_filter(mode)
         E = lit(self.E)
@@ -301,16 +373,23 @@ class CompiledQuery:
             for g in range(1, len(self.vaccines) + 1):
                 columns += [(f"x_{g}", f"e.x_{g}"), (f"xu_{g}", f"e.xu_{g}")]
             columns.append(("forced", "(f.sid IS NOT NULL)"))
+            if self._valid_groups and not id_strings:
+                columns.append(("fv_open", "fv.open"))
+                columns += [(f"wk_{g}", f"fv.wk_{g}") for g in self._valid_groups]
+                joins.append("LEFT JOIN vx_fv fv ON fv.sid = s.student_id")
             joins += ["LEFT JOIN vx_birth b ON b.birth = s.birth_date",
                       "LEFT JOIN vx_grade gr ON gr.code = s.grade",
                       "LEFT JOIN vx_exm e ON e.sid = s.student_id",
                       "LEFT JOIN vx_forced f ON f.sid = s.student_id"]
         for g in (groups or range(1, len(self.vaccines) + 1)):
             columns.append((f"s_{g}", f"group_concat({chunk}, '') FILTER (WHERE m.g = {g})"))
+            if id_strings:
+                columns.append((f"i_{g}", f"group_concat({pad_id('d.dose_id')}, '') FILTER (WHERE m.g = {g})"))
         if extras:
             columns += [(name, expr) for expr, name in self.row.aggregates.items()]
+        only = "" if groups is None else f" AND m.g IN ({', '.join(map(str, groups))})"  # fewer rows to aggregate
         joins += [f"LEFT JOIN doses d ON d.student_id = s.student_id AND d.date <= {E}",
-                  f"LEFT JOIN vx_map m ON m.rkey = {key}"]
+                  f"LEFT JOIN vx_map m ON m.rkey = {key}{only}"]
         return columns, ("FROM students s\n" + "\n".join(joins)
                          + f"\nWHERE {F('s.student_id')}\nGROUP BY s.student_id")
 
@@ -320,59 +399,142 @@ class CompiledQuery:
 
     # ---- the fast path ----------------------------------------------------------------------------------
 
-    def _unit(self) -> int:
-        return 10 ** self.catalog.width  # chunk integer = day * unit + group code
+    # a chunk as an integer: day * 10^pw + group code
 
-    def _dose(self, g: int, i: int) -> DoseRefs:
-        """Dose chunk i of group g in the fast path: the chunk as an integer ``x_g_i`` (day number and
-        group code), and month keys (for month intervals) decoded in the first layer."""
-        def keyer(shift: int, g=g, i=i) -> str:
-            name = f"kn_{g}_{i}_{'m' if shift < 0 else 'p'}{abs(shift)}"
-            day = chunk_day(f"s_{g}", str(i), self.width)
-            self._keys[name] = f"CAST(strftime('%Y%m%d', {day}{-shift:+d}) AS INTEGER)"
-            return key_of_number(name)
+    def _jd_of(self, x: str) -> str:
+        return f"({x}/{self._unit}+0.5)"
 
-        unit = self._unit()
-        return DoseRefs(DateExpr(jd=f"(x_{g}_{i}/{unit}+0.5)", keyer=keyer), f"(x_{g}_{i}%{unit})", None, None)
+    def _pid_of(self, x: str) -> str:
+        return f"({x}%{self._unit})"
 
-    def _fast_walk(self, g: int) -> str:
-        """``wk_g`` = n + 64 * skip + 4096 * open: the group's valid doses by the fast path (n), the
-        dose it skipped as invalid (skip, 0 for none) and whether the exact walk must decide (open).
+    @staticmethod
+    def _keyer(jd: str):
+        """shift -> K(date - shift days) of a date given as a julian day. Only the rare comparisons
+        a day difference cannot decide reach it (:func:`.dates.compare_shift`), so it is computed
+        where used."""
+        return lambda shift: key_of_number(f"CAST(strftime('%Y%m%d', {jd}{-shift:+d}) AS INTEGER)")
 
-        Level 0 judges dose i as series dose i; let j be the first that fails. Level 1 judges each
-        dose i > j as series dose i - 1, valid doses being the chunks before i except j; let j2 be the
-        first that fails. No j: n = min(c, S). No j2: n = min(c - 1, S). Else n = j2 - 2, exact when
-        j2 is the last dose (c), open otherwise. See :mod:`.series` for why this is the walk."""
-        checks = self._checks[g]
-        S = checks.limit
-        c = f"c_{g}"
+    def _chunk(self, g: int, i: int) -> tuple[DateExpr, str]:
+        """Dose chunk i of group g in the fast path: (date, group code) over the chunk as an integer
+        ``x_g_i`` (day number and group code), decoded in the first layer."""
+        x = f"x_{g}_{i}"
+        jd = self._jd_of(x)
+        return DateExpr(jd=jd, keyer=self._keyer(jd)), self._pid_of(x)
 
-        def first_failure(first: int, skip: int | None) -> tuple[list[int], str]:
-            arms, positions = [], []
-            for i in range(first, S + 2 if skip else S + 1):
-                number = i - 1 if skip else i
-                anchor = (lambda m, skip=skip: self._dose(g, m + 1 if skip and m >= skip else m).date)
-                dose = self._dose(g, i)
-                fails = checks.fails(number, DoseRefs(dose.date, dose.pid, None, anchor))
-                if fails == "0":
-                    continue
-                arms.append(f"WHEN {c} >= {i} AND {fails} THEN {i}")
-                positions.append(i)
-            return positions, (f"(CASE {' '.join(arms)} END)" if arms else "NULL")
+    def _judged_fast(self, g: int, i: int, failed: tuple) -> Judged:
+        """Dose chunk i of group g, the chunks before it valid except ``failed`` (a fast-path segment)."""
+        def position(k: int) -> int:  # the chunk of valid dose k
+            for f in failed:
+                if f <= k:
+                    k += 1
+            return k
 
-        positions, level0 = first_failure(1, None)
-        if not positions:
-            return f"min({c}, {S})"
-        arms = []
-        for j in positions:
-            later, level1 = first_failure(j + 1, j)
-            settled = f"min({c} - 1, {S}) + {64 * j}"
-            if not later:
-                arms.append(f"WHEN {j} THEN {settled}")
-                continue
-            inner = " ".join(f"WHEN {j2} THEN {j2 - 2 + 64 * j} + 4096 * ({j2} < {c})" for j2 in later)
-            arms.append(f"WHEN {j} THEN (CASE {level1} {inner} ELSE {settled} END)")
-        return f"(CASE {level0} {' '.join(arms)} ELSE min({c}, {S}) END)"
+        def before(test) -> int | str:
+            terms = [term for term in (test(*self._chunk(g, m)) for m in range(1, i)) if term != "0"]
+            return "(" + " + ".join(terms) + ")" if terms else 0
+
+        date, pid = self._chunk(g, i)
+        return Judged(date, pid, None, i - 1 - len(failed), lambda k: self._chunk(g, position(k))[0],
+                      lambda k: self._chunk(g, position(k))[1], before, i - 1)
+
+    def _judged_suffix(self, g: int, a: str, i: int, failed: tuple) -> Judged:
+        """Dose chunk a + i of group g, where the first a doses failed series dose 1 (the prefix, column
+        ``a``) and chunks a+1 .. a+i-1 are valid except a + ``failed``: decoded from the string."""
+        W, pw = self.width, self.catalog.width
+
+        def chunk(m: int) -> tuple[DateExpr, str]:
+            index = f"({a}+{m})"
+            day = chunk_day(f"s_{g}", index, W)
+            keyer = self._keyer(day)
+            return DateExpr(jd=day, keyer=keyer), chunk_pid(f"s_{g}", index, W, pw)
+
+        def position(k: int) -> int:
+            for f in failed:
+                if f <= k:
+                    k += 1
+            return k
+
+        def before(test) -> int | str:
+            terms = [f"({a} >= {m} AND {term})" for m in range(1, self._limit[g] + 1)
+                     if (term := test(*self._chunk(g, m))) != "0"]
+            terms += [term for term in (test(*chunk(m)) for m in range(1, i)) if term != "0"]
+            return "(" + " + ".join(terms) + ")" if terms else 0
+
+        date, pid = chunk(i)
+        return Judged(date, pid, None, i - 1 - len(failed), lambda k: chunk(position(k))[0],
+                      lambda k: chunk(position(k))[1], before, f"({a} + {i - 1})")
+
+    def _fast_walk(self, w: VirtualWalk) -> str:
+        """The fast-path integer of a virtual walk: ``n + R*j + R^2*complete + R^3*a + R^4*open``
+        (:mod:`.series`). The prefix a (doses failing series dose 1 before anything happens) is a
+        column of the layer before; a walk without one starts at chunk 1 (x columns), one with a
+        prefix reads its chunks from the string at a + i."""
+        g, R = w.g, self.R
+        last = self._limit[g] + 1  # decoded chunks
+        opened = R ** 4
+        checks = SeriesChecks(w.series, g, self.catalog, self.reasons, self._age_column)
+        for max_skips in range(MAX_SKIP_EVENTS, -1, -1):  # the most skip events within the text budget
+            tree = fast_tree_sql(checks, lambda i, F: self._judged_fast(g, i, F), f"c_{g}", R, opened, max_skips)
+            if len(tree) <= TREE_BUDGET or max_skips == 0:
+                break
+        prefix = prefix_sql(checks, lambda i, F: self._judged_fast(g, i, F), f"c_{g}", last)
+        unchosen = self._never_chosen(w)
+        if prefix == "0":
+            return tree if unchosen == "0" else f"(CASE WHEN {unchosen} THEN 0 ELSE {tree} END)"
+        a = f"a_{g}_{w.k}"
+        self._prefix[w.v] = prefix if unchosen == "0" else f"(CASE WHEN {unchosen} THEN 0 ELSE {prefix} END)"
+        shifted = fast_tree_sql(checks, lambda i, F: self._judged_suffix(g, a, i, F), f"(c_{g} - {a})", R, opened,
+                                max_skips)
+        complete = R * R if checks.limit == 0 else 0
+        first = tree if unchosen == "0" else f"(CASE WHEN {unchosen} THEN 0 ELSE {tree} END)"
+        return (f"(CASE WHEN {a} = 0 THEN {first} WHEN {a} < 0 THEN {opened} "
+                f"WHEN {a} >= c_{g} THEN {complete} + {R ** 3} * {a} ELSE {shifted} + {R ** 3} * {a} END)")
+
+    def _never_chosen(self, w: VirtualWalk, birth: DateExpr | None = None) -> str:
+        """SQL 0/1: the group cannot choose series w for this student, whatever the doses: it starts
+        ``from age A`` and the student is younger than A on E (so younger at any dose the walk sees:
+        never a candidate) while another series is a candidate whatever the doses (no ``from age``,
+        and no ``before age B`` or the student younger than B on E). Its walk is then not needed."""
+        if w.series is None or w.series.start_from is None:
+            return "0"
+        E, birth = DateExpr.constant(self.as_of), birth or DateExpr(key="bk")
+
+        def younger(duration) -> str:  # on E
+            return compare_shift(E, "<", birth, *months_days(duration))
+
+        always = [younger(u.series.start_before) if u.series.start_before is not None else "1"
+                  for u in self._series[w.g] if u is not w and u.series.start_from is None]
+        return all_of([younger(w.series.start_from), any_of(always)])
+
+    def _fast_name(self, w: VirtualWalk) -> str:
+        """The column of a virtual walk's fast-path integer: ``wk_g`` when it is the group's only series
+        (then it is also the group's), ``wv_g_k`` when the group chooses among several."""
+        return f"wk_{w.g}" if len(self._series[w.g]) == 1 else f"wv_{w.g}_{w.k}"
+
+    def _valid_chunk(self, g: int, wk: str, k: int | str) -> str:
+        """The chunk (as an integer) of valid dose k (a number, or SQL such as n) of a fast-path integer."""
+        _, j, _, a = fast_parts(wk, self.R)
+        W = self.width
+        index = f"({a} + {k} + ({j} BETWEEN 1 AND {k}))"
+        return f"CAST(substr(s_{g}, ({index}-1)*{W}+1, {W}) AS INTEGER)"
+
+    def _choice_sql(self, g: int) -> str:
+        """``wk_g`` of a group with several series: the fast-path integer of the chosen one."""
+        R = self.R
+        E = DateExpr.constant(self.as_of)
+        birth = DateExpr(key="bk")
+
+        def e_at_least(duration) -> str:
+            return compare_shift(E, ">=", birth, *months_days(duration))
+
+        scores, arms = [], []
+        for w in self._series[g]:
+            wk = self._fast_name(w)
+            n, _, complete, _ = fast_parts(wk, R)
+            first = self._jd_of(self._valid_chunk(g, wk, 1))
+            scores.append(choice_score(w.series, w.k, n, complete, first, self._age_column, e_at_least))
+            arms.append(f"WHEN {255 - w.k} THEN {wk}")
+        return f"(CASE max({', '.join(scores)}) % 256 {' '.join(arms)} END)"
 
     def main_sql(self, mode: str, walked: bool = False) -> str:
         """One row per student: ``sid, slow, o_1, n_1, ...`` (decision code and valid doses per group)."""
@@ -382,20 +544,17 @@ class CompiledQuery:
         if walked:
             inner = f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in columns)}\n{rest}"
             columns = [(name, f"a.{name}") for name, _ in columns]
-            for g in self._checks:
+            for g in self._series:
                 columns += [(f"wn_{g}", f"w{g}.n"), (f"wvs_{g}", f"w{g}.vs")]
-            joins = "".join(f"\nLEFT JOIN vx_wsum w{g} ON w{g}.sid = a.sid AND w{g}.g = {g}" for g in self._checks)
+            joins = "".join(f"\nLEFT JOIN vx_wsum w{g} ON w{g}.sid = a.sid AND w{g}.g = {g}" for g in self._series)
             rest = f"FROM (\n{inner}\n) a{joins}"
-        decode = [(f"c_{g}", f"coalesce(length(s_{g}), 0) / {W}") for g in range(1, G + 1)]
-        layers = [decode]
         if not walked:
-            for g, checks in self._checks.items():
-                for i in range(1, checks.limit + 2):
-                    decode.append((f"x_{g}_{i}", f"CAST(substr(s_{g}, {(i - 1) * W + 1}, {W}) AS INTEGER)"))
-            decode += list(self._keys.items())
-            layers.append([(f"wk_{g}", self._fast_sql[g]) for g in self._checks])
-            slow = "(" + " OR ".join(["forced"] + [f"wk_{g} >= 4096" for g in self._checks]) + ")"
+            layers, slow = self._fast_layers([g for g in range(1, G + 1) if g not in self._valid_groups])
+            if self._valid_groups:  # computed before the predicates (valid_steps)
+                layers[0] += [(f"c_{g}", f"coalesce(length(s_{g}), 0) / {W}") for g in self._valid_groups]
+                slow = f"({slow} OR coalesce(fv_open, 1))"
         else:
+            layers = [[(f"c_{g}", f"coalesce(length(s_{g}), 0) / {W}") for g in range(1, G + 1)]]
             slow = "0"
         outputs = [("sid", "sid"), ("slow", slow)]
         for g in range(1, G + 1):
@@ -403,81 +562,165 @@ class CompiledQuery:
             outputs += [(f"o_{g}", decision), (f"n_{g}", self._n(g, walked))]
         return pipeline(columns, rest, layers, outputs)
 
+    def _fast_layers(self, groups) -> tuple[list, str]:
+        """The fast path's layers for these groups over Stage A's row (decoded chunks, prefixes, walks,
+        choices), and the SQL of "the exact walk must decide" (open, or forced by a reject)."""
+        W = self.width
+        groups = list(groups)
+        series = [g for g in groups if g in self._series]
+        walks = [w for g in series for w in self._series[g]]
+        decode = [(f"c_{g}", f"coalesce(length(s_{g}), 0) / {W}") for g in groups]
+        for g in series:
+            for i in range(1, self._limit[g] + 2):
+                decode.append((f"x_{g}_{i}", f"CAST(substr(s_{g}, {(i - 1) * W + 1}, {W}) AS INTEGER)"))
+        layers = [decode]
+        prefixes = [(f"a_{w.g}_{w.k}", self._prefix[w.v]) for w in walks if w.v in self._prefix]
+        if prefixes:
+            layers.append(prefixes)
+        if walks:
+            layers.append([(self._fast_name(w), self._fast_sql[w.v]) for w in walks])
+        choices = [(f"wk_{g}", self._choice[g]) for g in series if g in self._choice]
+        if choices:
+            layers.append(choices)
+        opened = self.R ** 4
+        slow = "(" + " OR ".join(["forced"] + [f"{self._fast_name(w)} >= {opened}" for w in walks]) + ")"
+        return layers, slow
+
     def _n(self, g: int, walked: bool) -> str:
-        if g not in self._checks:
+        if g not in self._series:
             return f"c_{g}"
-        return f"coalesce(wn_{g}, 0)" if walked else f"(wk_{g} % 64)"
+        return f"coalesce(wn_{g}, 0)" if walked else fast_parts(f"wk_{g}", self.R)[0]
 
     def _placeholders(self, sql: str, walked: bool) -> str:
         """Put the valid-dose expressions of this variant in place of ``n_g``, ``vj_g_k``, ``vp_g_k``."""
-        W, unit = self.width, self._unit()
+        W = self.width
 
         def chunk(g: int, k: int) -> str:
-            if g not in self._checks or walked:
-                string = f"s_{g}" if g not in self._checks else f"wvs_{g}"
+            if g not in self._series or walked:
+                string = f"s_{g}" if g not in self._series else f"wvs_{g}"
                 index = self._n(g, walked) if k == 0 else str(k)
                 return f"CAST(substr({string}, ({index}-1)*{W}+1, {W}) AS INTEGER)"
-            skip = f"(wk_{g} / 64 % 64)"
-            if k > 0:
-                return f"(CASE WHEN {skip} BETWEEN 1 AND {k} THEN x_{g}_{k + 1} ELSE x_{g}_{k} END)"
-            n = self._n(g, walked)
-            index = f"({n} + ({skip} BETWEEN 1 AND {n}))"
-            arms = " ".join(f"WHEN {i} THEN x_{g}_{i}" for i in range(1, self._checks[g].limit + 2))
-            return f"(CASE {index} {arms} END)"
+            return self._valid_chunk(g, f"wk_{g}", self._n(g, walked) if k == 0 else k)
 
         sql = re.sub(r"\bn_(\d+)\b", lambda m: self._n(int(m.group(1)), walked), sql)
-        sql = re.sub(r"\bvj_(\d+)_(\d+)\b", lambda m: f"({chunk(int(m.group(1)), int(m.group(2)))}/{unit}+0.5)", sql)
-        return re.sub(r"\bvp_(\d+)_(\d+)\b", lambda m: f"({chunk(int(m.group(1)), int(m.group(2)))}%{unit})", sql)
+        sql = re.sub(r"\bvj_(\d+)_(\d+)\b", lambda m: self._jd_of(chunk(int(m.group(1)), int(m.group(2)))), sql)
+        return re.sub(r"\bvp_(\d+)_(\d+)\b", lambda m: self._pid_of(chunk(int(m.group(1)), int(m.group(2)))), sql)
 
     # ---- the exact walk -----------------------------------------------------------------------------------
 
-    def _walk_reason_sql(self, student: str, sources) -> str:
+    def _judged_walk(self, n: int | None) -> Judged:
+        """The dose of the walk's current row (chunk ``w.i`` of ``w.s``) with its history: n valid doses
+        (None: the row's ``w.n``) in ``w.vs``; earlier doses through running counters."""
         W, WW, pw = self.width, self.wide, self.catalog.width
-        arms = []
-        for g, vaccine in enumerate(self.vaccines, start=1):
-            checks = self._checks.get(g)
-            if checks is None:
-                arms.append(f"WHEN {g} THEN 0")
+        def valid_date(k) -> DateExpr:
+            day = chunk_day("w.vs", str(k), W)
+            return DateExpr(jd=day, keyer=self._keyer(day))
+
+        day = chunk_day("w.s", "w.i", WW)
+        here = DateExpr(jd=day, keyer=self._keyer(day)), chunk_pid("w.s", "w.i", WW, pw)
+
+        def before(test) -> int | str:
+            sql = test(*here)
+            if sql == "0":
+                return 0
+            return "w." + self._counters.setdefault(sql, f"q{len(self._counters)}")
+
+        return Judged(here[0], here[1], chunk_id("w.s", "w.i", WW, pw), "w.n" if n is None else n,
+                      valid_date, lambda k: chunk_pid("w.vs", str(k), W, pw),
+                      before, "(w.i - 1)")
+
+    def _walk_parts(self, student: str, sources) -> tuple[str, str]:
+        """(target after step 0, reason code) of the walk's current row, by virtual walk ``w.v``."""
+        targets, reasons = [], []
+        extraneous = self.reasons.code("extraneous")
+        for w in self.walks:
+            if w.series is None:
+                reasons.append(f"WHEN {w.v} THEN 0")
                 continue
-            checks.age = lambda duration: "b." + self._age_column(duration)
-            checks.reject_sql = lambda call, dose_id: reject_call_sql(call, student, dose_id, sources,
-                                                                     self.datalog.constants)
-            dose = DoseRefs(DateExpr(jd=chunk_day("w.s", "w.i", WW)), chunk_pid("w.s", "w.i", WW, pw),
-                            chunk_id("w.s", "w.i", WW, pw), lambda k: DateExpr(jd=chunk_day("w.vs", str(k), W)))
-            inner = [f"WHEN {n} THEN {checks.reason(n + 1, dose)}" for n in range(0, checks.limit)]
-            inner.append(f"ELSE {self.reasons.code('extraneous')}")
-            arms.append(f"WHEN {g} THEN (CASE w.n {' '.join(inner)} END)")
-        return f"(CASE w.g {' '.join(arms)} END)" if arms else "0"
+            checks = SeriesChecks(w.series, w.g, self.catalog, self.reasons, lambda d: "b." + self._age_column(d),
+                                  lambda call, dose_id: reject_call_sql(call, student, dose_id, sources,
+                                                                        self.datalog.constants))
+            target = walk_target_sql(checks, self._judged_walk(None), "w.t")
+            if target != "w.t":
+                targets.append(f"WHEN {w.v} THEN {target}")
+            reasons.append(f"WHEN {w.v} THEN {walk_reason_sql(checks, self._judged_walk, target, extraneous)}")
+        target = f"(CASE w.v {' '.join(targets)} ELSE w.t END)" if targets else "w.t"
+        reason = f"(CASE w.v {' '.join(reasons)} END)" if reasons else "0"
+        return target, reason
 
     def walk_sql(self, mode: str, groups) -> str:
-        """``INSERT INTO vx_walk``: the exact walk of the given groups for the filtered students."""
+        """``INSERT INTO vx_walk``: the exact walk of every virtual walk of the given groups for the
+        filtered students (one row per dose and walk: the state the dose was judged in and its reason)."""
         W, WW = self.width, self.wide
-        src = self.stage_a(mode, with_ids=True, groups=groups, extras=False)
-        pairs = " UNION ALL ".join(f"SELECT sid, birth, {g}, s_{g} FROM src WHERE s_{g} IS NOT NULL" for g in groups)
-        if not groups:
+        walks = [w for w in self.walks if w.g in set(groups)]
+        if not walks:
             return "SELECT 1"
+        src = self.stage_a(mode, with_ids=True, groups=sorted({w.g for w in walks}), extras=False)
+        pairs = " UNION ALL ".join(
+            f"SELECT sid, birth, {w.g}, {w.v}, s_{w.g} FROM src WHERE s_{w.g} IS NOT NULL"
+            + ("" if (never := self._never_chosen(w, DateExpr(text="birth"))) == "0" else f" AND NOT {never}")
+            for w in walks)
+        counters = list(self._counters.items())
+        q_columns = "".join(f", {name}" for _, name in counters)
+        q_start = ", 0" * len(counters)
+        q_step = "".join(f",\n    CASE WHEN w.ph = 1 THEN w.{name} + {test} ELSE w.{name} END" for test, name in counters)
         return (
             f"INSERT INTO vx_walk WITH RECURSIVE\n"
             f"src AS (\n{src}\n),\n"
-            f"pairs(sid, birth, g, s) AS ({pairs}),\n"
-            f"w(sid, birth, g, s, c, i, ph, n, vs, r) AS (\n"
-            f"  SELECT sid, birth, g, s, length(s) / {WW}, 1, 0, 0, '', 0 FROM pairs\n"
+            f"pairs(sid, birth, g, v, s) AS ({pairs}),\n"
+            f"w(sid, birth, g, v, s, c, i, ph, n, t, vs, r{q_columns}) AS (\n"
+            f"  SELECT sid, birth, g, v, s, length(s) / {WW}, 1, 0, 0, 1, '', 0{q_start} FROM pairs\n"
             f"  UNION ALL\n"
-            f"  SELECT w.sid, w.birth, w.g, w.s, w.c, w.i + w.ph, 1 - w.ph,\n"
+            f"  SELECT w.sid, w.birth, w.g, w.v, w.s, w.c, w.i + w.ph, 1 - w.ph,\n"
             f"    CASE WHEN w.ph = 1 AND w.r = 0 THEN w.n + 1 ELSE w.n END,\n"
+            f"    CASE WHEN w.ph = 0 THEN {self._walk_target} WHEN w.r = 0 THEN w.t + 1 ELSE w.t END,\n"
             f"    CASE WHEN w.ph = 1 AND w.r = 0 THEN w.vs || substr(w.s, (w.i-1)*{WW}+1, {W}) ELSE w.vs END,\n"
-            f"    CASE WHEN w.ph = 0 THEN {self._walk_reason} ELSE w.r END\n"
+            f"    CASE WHEN w.ph = 0 THEN {self._walk_reason} ELSE w.r END{q_step}\n"
             f"  FROM w JOIN vx_birth b ON b.birth = w.birth\n"
             f"  WHERE w.ph = 0 OR w.i < w.c\n"
             f")\n"
-            f"SELECT sid, g, i, c, n, r, substr(s, (i-1)*{WW}+1, {WW}),\n"
+            f"SELECT sid, g, v, i, c, n, t, r, substr(s, (i-1)*{WW}+1, {WW}),\n"
             f"  CASE WHEN i = c THEN vs || CASE WHEN r = 0 THEN substr(s, (i-1)*{WW}+1, {W}) ELSE '' END END\n"
             f"FROM w WHERE ph = 1"
         )
 
+    def _choose_sql(self) -> str:
+        """``INSERT INTO vx_wsum``: per student and group walked, the chosen virtual walk with its valid
+        doses (n) and their chunks (vs), from the walk's last row (:func:`.series.choice_score`)."""
+        W = self.width
+        E = DateExpr.constant(self.as_of)
+        birth = DateExpr(key="b.bk")
+        n, complete_after = "(w.n + (w.r = 0))", "(w.t + (w.r = 0))"
+
+        def e_at_least(duration) -> str:
+            return compare_shift(E, ">=", birth, *months_days(duration))
+
+        arms = []
+        for g, walks in self._series.items():
+            if len(walks) < 2:
+                continue
+            for w in walks:
+                complete = f"({complete_after} > {max_valid(w.series)})"
+                score = choice_score(w.series, w.k, n, complete, chunk_day("w.vs", "1", W),
+                                     lambda d: "b." + self._age_column(d), e_at_least)
+                arms.append(f"WHEN {w.v} THEN {score}")
+        joins = ""
+        score = "0"
+        if arms:
+            score = f"(CASE w.v {' '.join(arms)} ELSE 0 END)"
+            joins = " JOIN students s ON s.student_id = w.sid JOIN vx_birth b ON b.birth = s.birth_date"
+        return (f"INSERT INTO vx_wsum SELECT sid, g, v, n, vs FROM ("
+                f"SELECT w.sid AS sid, w.g AS g, w.v AS v, {n} AS n, w.vs AS vs, max({score}) AS score "
+                f"FROM vx_walk w{joins} WHERE w.i = w.c GROUP BY w.sid, w.g)")
+
+    def walk_statements(self, mode: str, groups) -> list[str]:
+        """The exact walk of these groups into ``vx_walk``, and the chosen walk of each (student, group)
+        into ``vx_wsum``."""
+        return ["DELETE FROM vx_walk", "DELETE FROM vx_wsum", self.walk_sql(mode, groups), self._choose]
+
     def doses_sql(self, mode: str) -> str:
-        """Per dose and group (from ``vx_walk``), then the unresolved doses, in result order:
-        ``sid, g, dose_id, date, cvx, pid, r, number`` (``g`` NULL for an unresolved dose)."""
+        """Per dose and group (from the chosen walks in ``vx_walk``), then the unresolved doses, in result
+        order: ``sid, g, dose_id, date, cvx, pid, r, number`` (``g`` NULL for an unresolved dose)."""
         WW, pw = self.wide, self.catalog.width
         E = lit(self.E)
         F = student_filter(mode)
@@ -488,7 +731,8 @@ class CompiledQuery:
             f"SELECT w.sid AS sid, w.g AS g, {dose_id} AS dose_id, date({chunk_day('w.chunk', '1', WW)}) AS date,"
             f" d.cvx AS cvx, {chunk_pid('w.chunk', '1', WW, pw)} AS pid, w.r AS r,"
             f" CASE WHEN w.r = 0 THEN w.n + 1 END AS number, w.i AS pos"
-            f" FROM vx_walk w JOIN doses d ON d.dose_id = {dose_id}"
+            f" FROM vx_walk w JOIN vx_wsum k ON k.sid = w.sid AND k.g = w.g AND k.v = w.v"
+            f" JOIN doses d ON d.dose_id = {dose_id}"
             " UNION ALL "
             "SELECT d.student_id, NULL, d.dose_id, d.date, d.cvx, NULL, NULL, NULL, 0 FROM doses d"
             f" WHERE d.date <= {E} AND {F('d.student_id')} AND NOT EXISTS"

@@ -25,7 +25,7 @@ from datetime import date
 from .. import ast
 from ..grades import GradeIndex
 from .dates import DateExpr, compare_shift, months_days, relax
-from .series import max_valid
+from .series import group_limit
 from .sql import all_of, any_of, lit, member, not_
 
 KIND_BITS = {kind: 1 << index for index, kind in enumerate(ast.EXEMPTION_KINDS)}
@@ -74,8 +74,8 @@ class GroupConditions:
         self.vaccine = vaccine
         self.g = g
         self.call_sql = call_sql  # ast.Call -> SQL 0/1
-        self.series = vaccine.series
-        self.limit = max_valid(vaccine.series) if vaccine.series else None
+        self.series = vaccine.series  # a tuple: empty when the group has no series
+        self.limit = group_limit(vaccine)
         self.E = DateExpr.constant(row.as_of)
         self.birth = DateExpr(key="bk")
 
@@ -184,8 +184,8 @@ class GroupConditions:
         g = self.g
         pids = self.row.catalog.pids_of(c.products) if c.products else None
         if pids is None and c.age is None:
-            counted = f"n_{g}" if (c.valid or self.series is None) else f"c_{g}"
-        elif c.valid and self.series is not None:
+            counted = f"n_{g}" if (c.valid or not self.series) else f"c_{g}"
+        elif c.valid and self.series:
             terms = []
             for k in range(1, (self.limit or 0) + 1):
                 parts = [f"n_{g} >= {k}"]

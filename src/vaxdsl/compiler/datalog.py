@@ -20,7 +20,9 @@ Built-in relations read the fact database restricted to the students being evalu
 ``student filter``); every clause relates one student, so that restricts every derived predicate.
 Predicates that use no student fact at all (``conflicting_live(P) :- live(P), not counts(P,
 Polio)``) are **static**: computed first, they also tell which products the ``dose`` atoms can
-match, and ``vx_dose`` holds only doses of those products (:meth:`Datalog.dose_products_sql`).
+match, and ``vx_dose`` holds only doses of those products (:meth:`Datalog.dose_products_sql`); a
+``dose`` atom whose dose is also ``valid``/``invalid`` in a named group matches only products of
+that group.
 """
 
 from __future__ import annotations
@@ -164,6 +166,14 @@ class Datalog:
     def uses_walk(self) -> bool:
         return bool(self.needed & self.after_walk)
 
+    def walk_relations(self) -> set[str]:
+        """Which of ``valid``/``invalid`` the needed predicates read."""
+        found: set[str] = set()
+        for name in self.needed & self.after_walk:
+            for clause in self.clauses[name]:
+                found.update(atom.predicate for atom in _atoms(clause.body) if atom.predicate in WALK_BUILTINS)
+        return found
+
     def walk_groups(self) -> set[str] | None:
         """Groups the ``valid``/``invalid`` atoms name as a constant; None when one leaves it open."""
         groups: set[str] = set()
@@ -280,7 +290,11 @@ class Datalog:
                 yield from self._dose_restrictions(literal.body, scopes, sources)
             elif isinstance(literal, ast.Atom) and literal.predicate == "dose":
                 term = literal.args[3]
-                if isinstance(term, ast.Name) and term.name in self.constants:
+                group = None if literal.negated else self._walk_group_of(literal.args[1], scopes)
+                if group is not None:
+                    # the dose is also valid/invalid in a group: its product counts toward that group
+                    yield f"SELECT pid FROM vx_counts WHERE vaccine = {lit(group)}"
+                elif isinstance(term, ast.Name) and term.name in self.constants:
                     yield f"SELECT pid FROM vx_product WHERE id = {lit(term.name)}"
                 elif isinstance(term, ast.Name):
                     tests = []
@@ -295,6 +309,20 @@ class Datalog:
                         yield "SELECT pid FROM vx_product WHERE " + " AND ".join(f"id IN ({t})" for t in tests)
                 else:
                     yield None
+
+    def _walk_group_of(self, dose, scopes) -> str | None:
+        """The group of a positive ``valid``/``invalid`` atom (a constant) of the same dose variable, in
+        this conjunction or an enclosing one."""
+        if not isinstance(dose, ast.Name) or dose.name in self.constants:
+            return None
+        for scope in scopes:
+            for other in scope:
+                if isinstance(other, ast.Atom) and not other.negated and other.predicate in WALK_BUILTINS:
+                    group, same = other.args[1], other.args[2]
+                    if (isinstance(same, ast.Name) and same.name == dose.name and isinstance(group, ast.Name)
+                            and group.name in self.constants):
+                        return group.name
+        return None
 
     def _projection(self, atom: ast.Atom, variable: str, sources) -> list[str]:
         positions = [i for i, a in enumerate(atom.args) if isinstance(a, ast.Name) and a.name == variable]

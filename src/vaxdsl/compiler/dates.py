@@ -34,6 +34,7 @@ and ``u < x <=> not (u >= x)``. So every test ``u OP a + duration`` costs one ke
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 
 import attrs
@@ -138,8 +139,36 @@ def relax(op: str, days: int, tolerance: int) -> int:
     return days
 
 
+@functools.lru_cache(maxsize=None)
+def month_span(months: int) -> tuple[int, int]:
+    """(lo, hi): ``a + months`` (CDSi) is between ``a + lo`` and ``a + hi`` days, for every date a.
+
+    With F(m) the first day of month m, ``a + M months`` is ``F(m + M) + d - 1`` for a on day d of
+    month m, or, when month m + M has fewer than d days, ``F(m + M + 1)``, which is at most 2 days
+    earlier in the span (d <= 31, months have at least 28 days). So the span is ``F(m + M) - F(m)``
+    less 0 to 2 days; the month sums repeat every 400 years (4800 months), which are all tried."""
+    first = [date(2000 + k // 12, k % 12 + 1, 1).toordinal() for k in range(4800 + abs(months) + 1)]
+    offset = max(0, -months)
+    sums = [first[k + offset + months] - first[k + offset] for k in range(4800)]
+    return min(sums) - 2, max(sums)
+
+
 def compare_shift(u: DateExpr, op: str, a: DateExpr, months: int, days: int) -> str:
     """SQL (0/1) for ``u OP a + months + days`` (CDSi arithmetic, the months first)."""
+    if (months != 0 and op in (">=", ">", "<", "<=") and u.const is None and a.const is None
+            and u.jd is not None and a.jd is not None):
+        # between two dates: the day difference decides unless it is within the months' possible
+        # lengths (month_span), which is rare; only then the exact form
+        lo, hi = month_span(months)
+        strict = days + (op in (">", "<="))  # u > x  <=>  u >= x + 1
+        exact = _compare_shift(u, ">=" if op in (">=", "<") else ">", a, months, days)
+        diff = f"{u.jd}-{a.jd}"
+        at_least = f"(CASE WHEN {diff} >= {hi + strict} THEN 1 WHEN {diff} < {lo + strict} THEN 0 ELSE {exact} END)"
+        return at_least if op in (">=", ">") else f"(NOT {at_least})"
+    return _compare_shift(u, op, a, months, days)
+
+
+def _compare_shift(u: DateExpr, op: str, a: DateExpr, months: int, days: int) -> str:
     if u.const is not None and a.const is not None:
         threshold = cdsi.add(a.const, (months, days))
         return "1" if _py_compare(u.const, op, threshold) else "0"

@@ -42,6 +42,7 @@ class ProductCatalog:
     mvx_keys: dict  # "m:cvx:mvx" -> pid
     generic: dict  # cvx int -> pid
     members: dict  # group index -> the pids counting toward it, in declaration order (code = place + 1)
+    _codes: dict = attrs.field(factory=dict, eq=False, repr=False)  # memo of codes_of
 
     @property
     def width(self) -> int:
@@ -54,8 +55,12 @@ class ProductCatalog:
 
     def codes_of(self, g: int, product_ids) -> list[int]:
         """Group codes of those of ``product_ids`` that count toward group g."""
-        members = self.members[g]
-        return sorted({members.index(self.pid[p]) + 1 for p in product_ids if self.pid.get(p) in members})
+        key = (g, tuple(product_ids))
+        if key not in self._codes:  # asked for again and again by the series trees
+            members = self.members[g]
+            self._codes[key] = sorted({members.index(self.pid[p]) + 1 for p in product_ids
+                                       if self.pid.get(p) in members})
+        return list(self._codes[key])
 
     def group_index(self, vaccine: str) -> int:
         return self.groups.index(vaccine) + 1

@@ -1,41 +1,101 @@
-"""Pass 3: dose validity, the series walk of docs/semantics.md ("Dose validity: the series").
+"""Pass 3: dose validity, the series walks of docs/semantics.md ("Dose validity: the series",
+"Skipping a series dose", "Choosing among series").
 
 Each student's doses of a group arrive as one string of fixed-width **chunks**, in ``(date, id)``
-order: the day number (``julianday - 0.5``, seven digits for any year 1-9999) + the product's group code in :attr:`ProductCatalog.width` digits (+ the dose id in 12 digits
-where the walk needs it). Chunk i of string s is ``substr(s, (i-1)*W + 1, W)``.
+order: the day number (``julianday - 0.5``, seven digits for any year 1-9999) + the product's group
+code in :attr:`ProductCatalog.width` digits (+ the dose id in 12 digits where the walk needs it).
+Chunk i of string s is ``substr(s, (i-1)*W + 1, W)``.
 
-**Fast path** (every student, no recursion). Judge dose i against series dose i, taking the
-earlier doses as the valid doses 1..i-1 (anchors are chunks of the same string). Let j be the first
-dose that fails. Then the walk's answer is known without walking:
+**Virtual walks.** A group with several series walks the same chunk string once per series (allow
+lists, skips and rejects are the series' own; the chunks carry the group's product codes, which every
+series of the group shares). Each (group, series) is a *virtual walk*; a group without a series is
+one virtual walk that finds every dose valid. The group then takes the **chosen** series
+(:func:`choice_score`): the one with the highest score ``cand * 2^30 + complete * 2^29 + n * 256 +
+(255 - k)`` (k its declaration index), which orders the series exactly as the semantics do: start
+window first (so when no series is a candidate, all tie on it), then complete, then most valid
+doses, then the first declared. Everything downstream (rule conditions, ``valid``/``invalid``, the
+listed doses) reads the chosen walk only. A series that starts ``from age A`` when the student is
+younger than A on E is never a candidate (every dose the walk sees is on or before E); when another
+series of the group is a candidate whatever the doses (no ``from age``, and no ``before age B`` or
+the student younger than B on E), it can never be chosen, and neither path walks it.
 
-*Claim.* Doses 1..j-1 are valid with numbers 1..j-1, and dose j fails with the reason found (if
-there is no j, doses 1..min(c, S) are valid and the rest are ``extraneous``).
-*Proof* (induction on i < j). Before dose 1 the walk has n = 0 valid doses, as assumed. If before
-dose i the walk has exactly doses 1..i-1 valid, then n = i - 1, the target is series dose i, and
-its anchors are valid doses 1..i-1 = chunks 1..i-1: the walk runs exactly the fast path's test, so
-dose i is valid (i < j) and becomes valid dose i. At i = j the same test runs and fails with the same
-reason. Past S, series dose n + 1 does not exist: extraneous, whatever else holds. QED.
+**Fast path** (every student, no recursion). A *segment* ``(p, F, s)`` assumes that the walk reaches
+dose p with the doses before p valid except the failed positions F, and ``s`` targets skipped: before
+each dose i >= p of the segment, n = i - 1 - |F| valid doses (chunks 1..i-1 without F, so valid dose
+k is a known chunk) and the target is t = n + 1 + s. Let S be the series' last reachable dose
+(:func:`max_valid`) and ``imax = S - s + |F|`` the last position whose target exists. The segment
+judges doses p..min(c, imax) in order; for each, first the skip lines of target t (step 0), then the
+tests of steps 1-4 and 6 with anchors at the chunks the assumption names. The first dose where one
+holds is the segment's **event**:
 
-So a (student, group) pair is settled by the fast path unless a dose fails and later doses follow
-(j < c): only those pairs, and every pair of a student a ``reject`` predicate may apply to (the
-fast path does not look at rejects), go to the **exact walk**: a ``WITH RECURSIVE`` over the chunk
-positions that keeps n and the string of valid chunks so far, alternating a judging row (phase 0:
-the reason for chunk i against target n + 1) and an applying row (phase 1: count it, append it), so
-the reason expression is written once. The valid doses of a pair are then the string ``vs`` of their
-chunks, the input of the rule conditions either way (for the fast path, ``vs`` is ``s`` itself: its
-first n chunks are the valid ones).
+* skips at dose i: the walk moves to target t + 1 *for the same dose* and tests its skip lines in
+  turn (a **chain**); where the chain stops (the first target whose lines do not hold), segment
+  ``(i, F, s')`` continues with that target, its skip lines known not to hold at dose i;
+* a failure at dose i: segment ``(i + 1, F + {i}, s)``;
+* no event: the walk ends with ``min(c, imax) - |F|`` valid doses, complete iff ``c >= imax``.
+
+*Claim.* Along the chain of segments from ``(1, {}, 0)`` picked by the events, the walk's state on
+reaching each segment's first dose is the segment's assumption, and its verdicts are the segment's.
+*Proof* (induction on the doses). Before dose 1, n = 0, t = 1 and no dose is valid: the assumption
+of ``(1, {}, 0)``. Suppose the assumption holds before dose i of a segment. Step 0 tests the skip
+lines of target t with the state as of dose i: the fast path evaluated the same condition over the
+same chunks (valid dose k, the doses before i, n - constants along the segment), so if one holds the
+walk is at target t + 1 on dose i and tests that target's lines with the same state, as the chain
+does, until one target's lines do not hold: the assumption of ``(i, F, s')``, whose first test is
+the failure test of that target. Otherwise steps 1-4 and 6 run against target t with anchors valid
+doses of the assumption: the fast path's tests. A failure leaves n and t, and the walk reaches dose
+i + 1 with the assumption of ``(i + 1, F + {i}, s)``; a pass makes dose i valid dose n + 1 with
+t + 1, which is the same segment's assumption at dose i + 1. Once t > S (position > imax) there is
+no series dose t: every later dose is extraneous whatever else holds, so n stays and the walk is
+complete. QED.
+
+Tests fold to constants where the assumption decides them: n is a constant along a segment (so
+``skip when at least 5 valid doses`` is 0 or 1 there), and once a skip line implying an age held
+(``age >= 7 years``), every later dose is at least that old (doses are in date order; see
+:func:`.skips.age_floor`), which folds later age tests. A test that folds to 1 is a certain event:
+it ends the segment's list (nothing after it is reached) and a chain that starts certain does not
+branch.
+
+**Prefix.** The leading doses that fail series dose 1 with nothing valid and no skip of dose 1 (the
+adult series for a child, a product-specific series for other products, a series starting at 12
+months for the infant doses) leave the state at n = 0, t = 1: the walk from dose a + 1 is the walk
+of a fresh state over the rest, so :func:`prefix_sql` finds a by one scan of series dose 1's tests
+and the tree runs on chunks a + 1, a + 2, ... (decoded from the string at the offset; only skip
+conditions counting the doses before a dose look back into the prefix). All doses failing is n = 0.
+
+The tree of segments is cut short: a second failure settles the walk only when it is the last dose
+(n stays, target t <= S: incomplete), and chains that do not start certain are followed at most
+``max_skips`` times (fewer for series whose tree would pass :data:`TREE_BUDGET` characters of SQL);
+the rest is left **open**, as is a prefix running past the decoded chunks. Rejects are not tested:
+a student a ``reject`` predicate may apply to is **forced**. Open and forced students go to the exact
+walk. The fast path's answer per virtual walk is one integer ``n + R*j + R^2*complete + R^3*a +
+R^4*open`` (:func:`fast_parts`; j the first failure after the prefix, 0 for none: the only failed
+position that can precede a valid dose, since a second failure is the last dose), from which valid
+dose k is chunk ``a + k + (1 <= j <= k)``.
+
+**Exact walk**: a ``WITH RECURSIVE`` over the chunk positions of each (student, virtual walk) that
+keeps n, t, the string ``vs`` of valid chunks so far and a running counter per filtered ``QTY
+doses`` test of a skip condition, alternating a judging row (phase 0 -> 1: t moved past the targets
+whose skip lines hold, then the reason against target t, written once) and an applying row (phase
+1 -> 0: count and append a valid dose, t + 1, counters). The chosen walk's ``n`` and ``vs`` are
+then the input of the rule conditions (for the fast path, the chosen integer plays that part).
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import attrs
 
 from .. import ast
 from .dates import DateExpr, compare_shift, months_days
+from .skips import Judged, SkipCompiler, age_floor
 from .sql import all_of, any_of, lit, member, not_
 
 DATE_WIDTH = 7  # a day number: CAST(julianday(date) AS INTEGER)
 ID_WIDTH = 12
+MAX_SKIP_EVENTS = 2  # chains of skips the fast path follows on one trajectory; more: the exact walk
+TREE_BUDGET = 400_000  # characters of SQL per fast-path tree: past it, follow fewer skip events
 
 
 def targets(series: ast.Series) -> dict[int, ast.SeriesDose]:
@@ -54,14 +114,11 @@ def max_valid(series: ast.Series) -> int:
     return count
 
 
-@attrs.frozen
-class DoseRefs:
-    """How a check reaches the dose being judged and the valid doses before it."""
-
-    date: DateExpr
-    pid: str
-    dose_id: str | None  # for reject predicates (walk only)
-    anchor: object  # callable: valid dose number -> DateExpr
+def group_limit(vaccine: ast.Vaccine) -> int | None:
+    """The most valid doses any series of the group can reach (None: no series, every dose valid)."""
+    if not vaccine.series:
+        return None
+    return max(max_valid(series) for series in vaccine.series)
 
 
 class Reasons:
@@ -70,7 +127,7 @@ class Reasons:
     def __init__(self, ruleset: ast.Ruleset):
         names = list(ast.INVALID_REASONS)
         for vaccine in ruleset.vaccines:
-            for reject in vaccine.series.rejects if vaccine.series else ():
+            for reject in vaccine.rejects:
                 if reject.reason not in names:
                     names.append(reject.reason)
         self.names = tuple(names)
@@ -83,37 +140,65 @@ class Reasons:
 
 
 class SeriesChecks:
-    """SQL for the tests of steps 1-6, for one group."""
+    """SQL for the tests of steps 0-6 of one series of group g."""
 
-    def __init__(self, vaccine: ast.Vaccine, g: int, catalog, reasons: Reasons, age, reject_sql):
-        self.vaccine = vaccine
+    def __init__(self, series: ast.Series, g: int, catalog, reasons: Reasons, age, reject_sql=None):
+        self.series = series
         self.g = g
-        self.series = vaccine.series
         self.catalog = catalog
         self.reasons = reasons
         self.age = age  # duration -> SQL of the jd of birth + duration
-        self.reject_sql = reject_sql  # (call, student sql, dose id sql) -> SQL 0/1
-        self.targets = targets(self.series)
-        self.limit = max_valid(self.series)
+        self.reject_sql = reject_sql  # (call, dose id sql) -> SQL 0/1
+        self.targets = targets(series)
+        self.limit = max_valid(series)
+        self.skipping = [t for t in range(1, self.limit + 1) if self.targets[t].skips]
+        self.skip_compiler = SkipCompiler(catalog, g, self.limit, age)
 
-    def failures(self, number: int, dose: DoseRefs, with_rejects: bool) -> list[tuple[str, str]]:
-        """(reason, SQL condition) in the walk's order for a dose judged as series dose ``number``."""
+    def skips(self, number: int, judged: Judged) -> str:
+        """SQL 0/1: one of the skip lines of series dose ``number`` holds for the judged dose."""
+        target = self.targets.get(number)
+        if target is None or number > self.limit:
+            return "0"
+        return any_of([self.skip_compiler.compile(skip.condition, judged) for skip in target.skips])
+
+    def skip_floor(self, number: int) -> tuple[int, int] | None:
+        """An age the dose is given at or after whenever a skip line of series dose ``number`` holds."""
+        target = self.targets.get(number)
+        if target is None or not target.skips:
+            return None
+        return age_floor(ast.Or(tuple(skip.condition for skip in target.skips)))
+
+    def anchor(self, interval: ast.MinInterval, judged: Judged) -> tuple[str, DateExpr] | None:
+        """(exists, date) of the valid dose an interval counts from; None when it cannot exist."""
+        start = interval.start
+        if start is None or start.kind == "last":
+            exists, number = judged.has(1), judged.last()
+        else:
+            number = 1 if start.kind == "first" else start.number
+            exists = judged.has(number)
+        if exists == "0":
+            return None
+        return exists, judged.valid_date(number)
+
+    def failures(self, number: int, dose: Judged, with_rejects: bool) -> list[tuple[str, str]]:
+        """(reason, SQL condition) in the walk's order for a dose judged against series dose ``number``."""
         target = self.targets.get(number)
         if target is None:
             return [("extraneous", "1")]
         out = []
         given = dose.date.jd_sql()
-        if target.min_age is not None:
+        if target.min_age is not None and not dose.at_least(target.min_age):
             out.append(("too_young", f"({given} < {self.age(target.min_age)})"))
         if target.max_age is not None:
-            out.append(("too_old", f"({given} >= {self.age(target.max_age)})"))
+            out.append(("too_old", "1" if dose.at_least(target.max_age) else f"({given} >= {self.age(target.max_age)})"))
         soon = []
         for interval in target.intervals:
-            anchor_number = self.anchor_number(interval, number - 1)
-            if anchor_number is None:
+            anchor = self.anchor(interval, dose)
+            if anchor is None:
                 continue
+            exists, date = anchor
             months, days = months_days(interval.duration)
-            soon.append(not_(compare_shift(dose.date, ">=", dose.anchor(anchor_number), months, days)))
+            soon.append(all_of([exists, not_(compare_shift(dose.date, ">=", date, months, days))]))
         if soon:
             out.append(("too_soon", any_of(soon)))
         if with_rejects:
@@ -126,29 +211,18 @@ class SeriesChecks:
                 if not codes:
                     continue
                 parts = [member(dose.pid, codes)]
-                if allow.from_age is not None:
+                if allow.from_age is not None and not dose.at_least(allow.from_age):
                     parts.append(f"{given} >= {self.age(allow.from_age)}")
                 if allow.before_age is not None:
-                    parts.append(f"{given} < {self.age(allow.before_age)}")
+                    parts.append("0" if dose.at_least(allow.before_age) else f"{given} < {self.age(allow.before_age)}")
                 windows.append(all_of(parts))
             out.append(("not_allowable", not_(any_of(windows))))
         return out
 
-    @staticmethod
-    def anchor_number(interval: ast.MinInterval, valid_so_far: int) -> int | None:
-        start = interval.start
-        if start is None or start.kind == "last":
-            number = valid_so_far
-        elif start.kind == "first":
-            number = 1
-        else:
-            number = start.number
-        return number if 1 <= number <= valid_so_far else None
-
-    def fails(self, number: int, dose: DoseRefs) -> str:
+    def fails(self, number: int, dose: Judged) -> str:
         return any_of([cond for _, cond in self.failures(number, dose, with_rejects=False)])
 
-    def reason(self, number: int, dose: DoseRefs) -> str:
+    def reason(self, number: int, dose: Judged) -> str:
         """CASE giving the reason code of the first failing step (0: valid)."""
         failures = self.failures(number, dose, with_rejects=True)
         if not failures:
@@ -170,6 +244,175 @@ class SeriesChecks:
         return f"(CASE {' '.join(arms)} END)"
 
 
+# ---- the fast path ------------------------------------------------------------------------------------
+
+
+def radix(limit: int) -> int:
+    """R of the fast path's integer: above every chunk position and count it records."""
+    r = 64
+    while r <= 2 * limit + 3:
+        r *= 2
+    return r
+
+
+def prefix_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged], c: str, last: int) -> str:
+    """The **prefix** a of a virtual walk: how many leading doses fail series dose 1 with nothing valid
+    and no skip of dose 1 holding for them (the walk's state does not change over them). -1 when they
+    run past position ``last`` (decoded chunks), where the fast path stops looking."""
+    if checks.limit == 0:
+        return c  # no series dose 1: every dose is extraneous
+    arms = []
+    for i in range(1, last + 1):
+        judged = judged_at(i, tuple(range(1, i)))
+        event = any_of([checks.skips(1, judged), not_(checks.fails(1, judged))])
+        if event == "0":
+            continue
+        arms.append(f"WHEN {all_of([f'{c} >= {i}', event])} THEN {i - 1}")
+        if event == "1":
+            break
+    if arms and arms[0] == f"WHEN {c} >= 1 THEN 0":
+        return "0"
+    return f"(CASE {' '.join(arms)} ELSE (CASE WHEN {c} <= {last} THEN {c} ELSE -1 END) END)"
+
+
+def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged], c: str, R: int, opened: int,
+                  max_skips: int = MAX_SKIP_EVENTS) -> str:
+    """The fast path of one virtual walk from a fresh state (n = 0, t = 1) as one integer
+    ``n + R*j + R^2*complete`` (``opened`` when it leaves the walk open; module docstring).
+    ``judged_at(i, F)`` is dose chunk i with the chunks before it valid except F; ``c`` the number of
+    doses.
+
+    Each segment is one searched CASE whose arms are its doses' events in the walk's order, so the
+    first that holds is the walk's next event and its THEN the rest of the walk. A **chain** of skips
+    at one dose (step 0 passing over several targets) is one event: the arm tests the first skip and
+    its THEN picks where the chain ends (the first target whose skip lines do not hold), continuing in
+    a segment that starts at the same dose with that target, its skip lines already known not to hold.
+    A chain whose first skip is not certain counts against ``max_skips`` (past it: open); so does a
+    second failure before the last dose (open) - at the last dose it settles the walk. Once a skip
+    line implying an age holds (``age >= 7 years``), every later dose is at least that old
+    (:func:`.skips.age_floor`), which folds later tests."""
+    S = checks.limit
+    memo: dict = {}  # the same test at the same dose under the same assumption recurs across branches
+
+    def skips(t: int, i: int, F: tuple, floors: tuple) -> str:
+        key = ("skip", t, i, F, floors)
+        if key not in memo:
+            memo[key] = checks.skips(t, attrs.evolve(judged_at(i, F), floors=floors))
+        return memo[key]
+
+    def fails(t: int, i: int, F: tuple, floors: tuple) -> str:
+        key = ("fail", t, i, F, floors)
+        if key not in memo:
+            memo[key] = checks.fails(t, attrs.evolve(judged_at(i, F), floors=floors))
+        return memo[key]
+
+    def settle(F: tuple, s: int) -> str:
+        imax = S - s + len(F)
+        j = R * F[0] if F else 0
+        return f"(min({c}, {imax}) - {len(F)} + {j} + {R * R} * ({c} >= {imax}))"
+
+    def chain(i: int, F: tuple, s: int, used: int, floors: tuple) -> str:
+        """After the skip lines of target t held at dose i: where the chain ends, and the rest."""
+        t = i - len(F) + s
+        floor = checks.skip_floor(t)
+        floors = floors + ((floor,) if floor is not None else ())
+        arms = []
+        number = t + 1
+        while True:
+            rest = segment(i, F, s + number - t, used, floors, checked=True)
+            stop = not_(skips(number, i, F, floors))
+            if stop == "1" or number > S:
+                arms.append(f"ELSE {rest}")
+                break
+            if stop != "0":
+                arms.append(f"WHEN {stop} THEN {rest}")
+            floor = checks.skip_floor(number)
+            floors = floors + ((floor,) if floor is not None else ())
+            number += 1
+        if len(arms) == 1:
+            return arms[0][5:]
+        return f"(CASE {' '.join(arms)} END)"
+
+    def segment(p: int, F: tuple, s: int, used: int, floors: tuple, checked: bool = False) -> str:
+        imax = S - s + len(F)
+        arms = []
+        for i in range(p, imax + 1):
+            t = i - len(F) + s
+            skip = "0" if (checked and i == p) else skips(t, i, F, floors)
+            if skip != "0":
+                cost = 0 if skip == "1" else 1
+                after = str(opened) if used + cost > max_skips else chain(i, F, s, used + cost, floors)
+                arms.append(f"WHEN {all_of([f'{c} >= {i}', skip])} THEN {after}")
+                if skip == "1":
+                    break  # certain: later tests are never reached (or c < i and none holds)
+            failed = fails(t, i, F, floors)
+            if failed != "0":
+                if F:  # a second failure: settled when it is the last dose
+                    after = f"(CASE WHEN {c} > {i} THEN {opened} ELSE {i - 1 - len(F) + R * F[0]} END)"
+                else:
+                    after = segment(i + 1, (i,), s, used, floors)
+                arms.append(f"WHEN {all_of([f'{c} >= {i}', failed])} THEN {after}")
+                if failed == "1":
+                    break
+        if not arms:
+            return settle(F, s)
+        return f"(CASE {' '.join(arms)} ELSE {settle(F, s)} END)"
+
+    return segment(1, (), 0, 0, ())
+
+
+def fast_parts(wk: str, R: int) -> tuple[str, str, str, str]:
+    """(n, j, complete, a) of a fast-path integer ``n + R*j + R^2*complete + R^3*a + R^4*open``."""
+    return f"({wk} % {R})", f"({wk} / {R} % {R})", f"({wk} / {R * R} % 2)", f"({wk} / {R ** 3} % {R})"
+
+
+def choice_score(series: ast.Series, k: int, n: str, complete: str, first_jd: str, age, e_at_least) -> str:
+    """The score of series k of its group (module docstring): ``first_jd`` is the day of the series'
+    first valid dose (used when n >= 1), ``age(d)`` the jd of birth + d, and ``e_at_least(d)`` SQL
+    0/1 for "the age on E is at least d"."""
+    cand = "1"
+    if series.start_from is not None or series.start_before is not None:
+        at_dose, on_e = [], []
+        if series.start_from is not None:
+            at_dose.append(f"{first_jd} >= {age(series.start_from)}")
+            on_e.append(e_at_least(series.start_from))
+        if series.start_before is not None:
+            at_dose.append(f"{first_jd} < {age(series.start_before)}")
+            on_e.append(not_(e_at_least(series.start_before)))
+        cand = f"(CASE WHEN {n} >= 1 THEN {all_of(at_dose)} ELSE {all_of(on_e)} END)"
+    return f"({cand} * 1073741824 + {complete} * 536870912 + {n} * 256 + {255 - k})"
+
+
+# ---- the exact walk -------------------------------------------------------------------------------------
+
+
+def walk_target_sql(checks: SeriesChecks, judged: Judged, t: str) -> str:
+    """Step 0 in the walk: target ``t`` moved past the series doses whose skip lines hold."""
+    if not checks.skipping:
+        return t
+    arms = []
+    for start in checks.skipping:
+        chain, number = [], start
+        while number <= checks.limit and number in checks.skipping:
+            chain.append(f"WHEN {not_(checks.skips(number, judged))} THEN {number}")
+            number += 1
+        arms.append(f"WHEN {start} THEN (CASE {' '.join(chain)} ELSE {number} END)")
+    return f"(CASE {t} {' '.join(arms)} ELSE {t} END)"
+
+
+def walk_reason_sql(checks: SeriesChecks, judged_with: Callable[[int | None], Judged], t: str, extraneous: int) -> str:
+    """The reason code of the judged dose against target ``t`` (after step 0). ``judged_with(n)`` is
+    the judged dose with n valid doses so far (None: the walk's column; a series without skips has
+    n = t - 1, a constant in each arm)."""
+    arms = []
+    for number in range(1, checks.limit + 1):
+        judged = judged_with(None if checks.skipping else number - 1)
+        arms.append(f"WHEN {number} THEN {checks.reason(number, judged)}")
+    if not arms:
+        return str(extraneous)
+    return f"(CASE {t} {' '.join(arms)} ELSE {extraneous} END)"
+
+
 def chunk_day(string: str, index_sql: str, width: int) -> str:
     """julianday of chunk ``index`` (1-based, SQL) of ``string`` (decoding a number is cheaper than
     parsing a date: ``julianday(substr(...))`` copies the piece to parse it)."""
@@ -186,7 +429,8 @@ def chunk_pid(string: str, index_sql: str, width: int, pid_width: int) -> str:
 
 
 def chunk_id(string: str, index_sql: str, width: int, pid_width: int) -> str:
-    return f"CAST(substr({string}, ({index_sql}-1)*{width}+{DATE_WIDTH + 1 + pid_width}, {ID_WIDTH}) AS INTEGER)"
+    offset = DATE_WIDTH + 1 + pid_width
+    return f"CAST(substr({string}, ({index_sql}-1)*{width}+{offset}, {ID_WIDTH}) AS INTEGER)"
 
 
 def pad_id(sql: str) -> str:
@@ -215,7 +459,7 @@ def forced_students_sql(ruleset: ast.Ruleset, sources, student_filter) -> list[s
     """Students a ``reject`` may apply to: they take the exact walk (inserted into ``vx_forced``)."""
     out = []
     for vaccine in ruleset.vaccines:
-        for reject in vaccine.series.rejects if vaccine.series else ():
+        for reject in vaccine.rejects:
             call = reject.call
             conds, student, dose = [], None, None
             for i, arg in enumerate(call.args):
@@ -237,4 +481,4 @@ def forced_students_sql(ruleset: ast.Ruleset, sources, student_filter) -> list[s
             else:
                 out.append(f"INSERT OR IGNORE INTO vx_forced SELECT student_id FROM students "
                            f"WHERE {student_filter('student_id')} AND EXISTS (SELECT 1 FROM {source} WHERE {where})")
-    return out
+    return list(dict.fromkeys(out))  # several series may reject with the same call

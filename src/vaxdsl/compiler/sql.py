@@ -1,6 +1,6 @@
 """Small SQL-text helpers shared by the passes: literals, and layered SELECTs.
 
-A **layer** is ``SELECT *, expr AS name, ... FROM (inner) LIMIT -1 OFFSET 0``. The ``OFFSET`` keeps
+A **layer** is ``SELECT cols, expr AS name, ... FROM previous LIMIT -1 OFFSET 0``. The ``OFFSET`` keeps
 SQLite's query flattener from merging the layers (flattening would paste every column's
 expression into each place it is used, and SQLite does not eliminate common subexpressions), so
 each column is computed once per row and later layers read it from a register. The layers run as
@@ -82,7 +82,10 @@ def pipeline(base_columns: list[tuple[str, str]], base_from: str, layers: list[l
     """``SELECT outputs`` over co-routine ``layers`` over ``SELECT base_columns base_from``.
 
     Each layer and the base select only the columns something after them reads (found by the
-    identifiers in the later expressions), so no column is copied through a layer for nothing.
+    identifiers in the later expressions), so no column is copied through a layer for nothing. The
+    layers are common table expressions, each reading the one before: written one after the other
+    rather than nested, so SQLite's parser (whose stack is a fixed 100 entries in most builds) does
+    not hold every enclosing layer while it reads a deep expression.
     """
     defined = {name for name, _ in base_columns} | {name for lay in layers for name, _ in lay}
 
@@ -100,8 +103,10 @@ def pipeline(base_columns: list[tuple[str, str]], base_from: str, layers: list[l
         plans.append((through, own))
         needed = (needed - {name for name, _ in own}) | refs(expr for _, expr in own)
     base = [(name, expr) for name, expr in base_columns if name in needed]
-    sql = f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in base) or '1'}\n{base_from}"
-    for through, own in reversed(plans):
+    ctes = [f"vx_l0 AS (\nSELECT {', '.join(f'{expr} AS {name}' for name, expr in base) or '1'}\n{base_from}\n)"]
+    for index, (through, own) in enumerate(reversed(plans), start=1):
         listed = through + [f"{expr} AS {name}" for name, expr in own]
-        sql = f"SELECT {', '.join(listed) or '1'}\nFROM (\n{sql}\n) LIMIT -1 OFFSET 0"
-    return f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in outputs)}\nFROM (\n{sql}\n)"
+        ctes.append(f"vx_l{index} AS (\nSELECT {', '.join(listed) or '1'}\nFROM vx_l{index - 1} LIMIT -1 OFFSET 0\n)")
+    joined = ",\n".join(ctes)
+    return (f"WITH {joined}\n"
+            f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in outputs)}\nFROM vx_l{len(plans)}")
