@@ -108,6 +108,7 @@ vaccine Gamma "Gamma" {
   rule "kids" => compliant when grade_kg(student) or late(student)
   rule "alpha" => in_process when two_alpha_young(student) and long_chain(student)
   rule "few" => in_process when no_alpha(student) and at least 1 doses of Z
+  rule "no series" => compliant when series complete
   rule "recent" => in_grace_period when recent_dose(student, G1) or kind_of(student, medical)
   rule "same day" => exempt when same_day(student) and kind_of(student, conscientious)
   otherwise no_requirement
@@ -118,6 +119,7 @@ vaccine Zeta "Zeta" {
   rule "none" => compliant when no valid doses and not (age in 1 year .. 2 years)
   rule "fewer" => non_compliant when fewer than 2 valid doses and since last dose >= 3 months
   rule "more" => compliant when at most 5 doses and dose 2 at age < 4 years
+  rule "complete" => in_process when series complete and not (at least 2 valid doses)
 }
 '''
 
@@ -172,7 +174,8 @@ vaccine Polio {
     dose 2 { min interval 4 weeks - 4 days  skip when dose 1 at age >= 20 years }
     dose 3 { min interval 6 months - 4 days  skip when interval from first dose to last dose >= 1 year }
   }
-  rule "done" => compliant when at least 4 valid doses
+  rule "done" => compliant when at least 4 valid doses and series complete
+  rule "complete early" => in_grace_period when series complete
   rule "three late" => compliant when exactly 3 valid doses and last dose at age >= 4 years
   rule "started" => in_process when at least 1 valid dose and since last dose < 8 weeks
   otherwise non_compliant
@@ -205,7 +208,8 @@ vaccine Hib {
     dose 2 { min interval 4 weeks - 4 days  allow PRP_OMP  skip when not (more than 1 doses) }
     dose 3 { min age 12 months - 4 days  min interval 8 weeks - 4 days  allow PRP_OMP, Combo }
   }
-  rule "complete" => compliant when at least 3 valid doses or (at least 1 valid dose and age >= 5 years)
+  rule "complete" => compliant when series complete or (at least 1 valid dose and age >= 5 years)
+  rule "three" => in_process when at least 3 valid doses
   otherwise non_compliant
 }
 
@@ -218,6 +222,9 @@ vaccine MMR {
   series "one late" {
     start from age 10 years
     dose 1 { min age 10 years }
+  }
+  series "nothing to give" {
+    start from age 40 years
   }
   rule "ok" => compliant when at least 2 valid doses or (at least 1 valid dose and age >= 10 years)
   otherwise non_compliant

@@ -44,7 +44,7 @@ from .series import (DATE_WIDTH, ID_WIDTH, MAX_SKIP_EVENTS, TREE_BUDGET, Reasons
                      chunk_pid, choice_score, day_chunk, fast_parts, fast_tree_sql, forced_students_sql, group_limit,
                      max_valid, pad_id, prefix_sql, radix, reject_call_sql, walk_reason_sql, walk_target_sql)
 from .skips import Judged
-from .sql import all_of, any_of, lit, pipeline
+from .sql import all_of, any_of, lit, not_, pipeline
 from .tables import Decisions, decision_sql, decisions
 
 __all__ = ["compile_ruleset", "CompiledQuery", "Step", "MODES"]
@@ -217,7 +217,7 @@ class CompiledQuery:
             "CREATE TEMP TABLE vx_valid(c0, c1, c2, c3, UNIQUE(c0, c1, c2, c3))",
             "CREATE TEMP TABLE vx_invalid(c0, c1, c2, c3, UNIQUE(c0, c1, c2, c3))",
             "CREATE TEMP TABLE vx_walk(sid, g, v, i, c, n, t, r, chunk, vs)",
-            "CREATE TEMP TABLE vx_wsum(sid, g, v, n, vs, PRIMARY KEY (sid, g)) WITHOUT ROWID",
+            "CREATE TEMP TABLE vx_wsum(sid, g, v, n, vs, done, PRIMARY KEY (sid, g)) WITHOUT ROWID",
             "CREATE TEMP TABLE vx_result(sid PRIMARY KEY, slow"
             + "".join(f", o_{g}, n_{g}" for g in range(1, len(self.vaccines) + 1)) + ") WITHOUT ROWID",
         ]
@@ -545,7 +545,7 @@ class CompiledQuery:
             inner = f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in columns)}\n{rest}"
             columns = [(name, f"a.{name}") for name, _ in columns]
             for g in self._series:
-                columns += [(f"wn_{g}", f"w{g}.n"), (f"wvs_{g}", f"w{g}.vs")]
+                columns += [(f"wn_{g}", f"w{g}.n"), (f"wvs_{g}", f"w{g}.vs"), (f"wd_{g}", f"w{g}.done")]
             joins = "".join(f"\nLEFT JOIN vx_wsum w{g} ON w{g}.sid = a.sid AND w{g}.g = {g}" for g in self._series)
             rest = f"FROM (\n{inner}\n) a{joins}"
         if not walked:
@@ -591,6 +591,34 @@ class CompiledQuery:
             return f"c_{g}"
         return f"coalesce(wn_{g}, 0)" if walked else fast_parts(f"wk_{g}", self.R)[0]
 
+    def _complete(self, g: int, walked: bool) -> str:
+        """``series complete`` of group g: the chosen walk's flag (docs/semantics.md)."""
+        if g not in self._series:
+            return "0"
+        if not walked:
+            return fast_parts(f"wk_{g}", self.R)[2]
+        # a student walked for other groups has no row here when g has none of its doses
+        return f"coalesce(wd_{g}, {self._complete_without_doses(g)})"
+
+    def _complete_without_doses(self, g: int) -> str:
+        """With no doses every walk ends at series dose 1: complete only for a series without doses,
+        chosen when it may start on E, or when no series may."""
+        walks = self._series[g]
+        if not any(max_valid(w.series) == 0 for w in walks):
+            return "0"
+        E, birth = DateExpr.constant(self.as_of), DateExpr(key="bk")
+
+        def may_start(series: ast.Series) -> str:
+            parts = []
+            if series.start_from is not None:
+                parts.append(compare_shift(E, ">=", birth, *months_days(series.start_from)))
+            if series.start_before is not None:
+                parts.append(compare_shift(E, "<", birth, *months_days(series.start_before)))
+            return all_of(parts) if parts else "1"
+
+        empty = any_of([may_start(w.series) for w in walks if max_valid(w.series) == 0])
+        return any_of([empty, not_(any_of([may_start(w.series) for w in walks]))])
+
     def _placeholders(self, sql: str, walked: bool) -> str:
         """Put the valid-dose expressions of this variant in place of ``n_g``, ``vj_g_k``, ``vp_g_k``."""
         W = self.width
@@ -603,6 +631,7 @@ class CompiledQuery:
             return self._valid_chunk(g, f"wk_{g}", self._n(g, walked) if k == 0 else k)
 
         sql = re.sub(r"\bn_(\d+)\b", lambda m: self._n(int(m.group(1)), walked), sql)
+        sql = re.sub(r"\bsc_(\d+)\b", lambda m: self._complete(int(m.group(1)), walked), sql)
         sql = re.sub(r"\bvj_(\d+)_(\d+)\b", lambda m: self._jd_of(chunk(int(m.group(1)), int(m.group(2)))), sql)
         return re.sub(r"\bvp_(\d+)_(\d+)\b", lambda m: self._pid_of(chunk(int(m.group(1)), int(m.group(2)))), sql)
 
@@ -695,12 +724,13 @@ class CompiledQuery:
         def e_at_least(duration) -> str:
             return compare_shift(E, ">=", birth, *months_days(duration))
 
-        arms = []
+        arms, done_arms = [], []
         for g, walks in self._series.items():
-            if len(walks) < 2:
-                continue
             for w in walks:
                 complete = f"({complete_after} > {max_valid(w.series)})"
+                done_arms.append(f"WHEN {w.v} THEN {complete}")
+                if len(walks) < 2:
+                    continue
                 score = choice_score(w.series, w.k, n, complete, chunk_day("w.vs", "1", W),
                                      lambda d: "b." + self._age_column(d), e_at_least)
                 arms.append(f"WHEN {w.v} THEN {score}")
@@ -709,9 +739,11 @@ class CompiledQuery:
         if arms:
             score = f"(CASE w.v {' '.join(arms)} ELSE 0 END)"
             joins = " JOIN students s ON s.student_id = w.sid JOIN vx_birth b ON b.birth = s.birth_date"
-        return (f"INSERT INTO vx_wsum SELECT sid, g, v, n, vs FROM ("
-                f"SELECT w.sid AS sid, w.g AS g, w.v AS v, {n} AS n, w.vs AS vs, max({score}) AS score "
-                f"FROM vx_walk w{joins} WHERE w.i = w.c GROUP BY w.sid, w.g)")
+        done = f"(CASE w.v {' '.join(done_arms)} ELSE 0 END)" if done_arms else "0"
+        # max() picks the row of the chosen walk: its n, vs and done are that row's (SQLite's bare columns)
+        return (f"INSERT INTO vx_wsum SELECT sid, g, v, n, vs, done FROM ("
+                f"SELECT w.sid AS sid, w.g AS g, w.v AS v, {n} AS n, w.vs AS vs, {done} AS done, "
+                f"max({score}) AS score FROM vx_walk w{joins} WHERE w.i = w.c GROUP BY w.sid, w.g)")
 
     def walk_statements(self, mode: str, groups) -> list[str]:
         """The exact walk of these groups into ``vx_walk``, and the chosen walk of each (student, group)

@@ -136,6 +136,8 @@ class GroupConditions:
             return all_of([exists, compare_shift(self.E, c.op, given, months, relax(c.op, days, tolerance))])
         if isinstance(c, ast.Exempt):
             return self.exempt(c.kinds)
+        if isinstance(c, ast.SeriesComplete):
+            return f"sc_{self.g}" if self.series else "0"  # placed by CompiledQuery._placeholders
         if isinstance(c, ast.EffectiveDate):
             return "1" if _compare(self.row.as_of, c.op, c.value) else "0"
         if isinstance(c, ast.Call):
