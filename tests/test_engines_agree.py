@@ -370,9 +370,8 @@ def _diff(expected, got, student, as_of) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("name", sorted(RULESETS))
-def test_engines_agree(name):
-    ruleset = ruleset_named(name)
+def check_agreement(ruleset) -> None:
+    """Hypothesis: EXAMPLES random populations of ``ruleset``, each evaluated by both engines."""
 
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                            HealthCheck.data_too_large])
@@ -381,6 +380,11 @@ def test_engines_agree(name):
         assert_agree(ruleset, *population)
 
     check()
+
+
+@pytest.mark.parametrize("name", sorted(RULESETS))
+def test_engines_agree(name):
+    check_agreement(ruleset_named(name))
 
 
 def test_synthetic_population_agrees(tmp_path):

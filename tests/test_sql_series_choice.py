@@ -20,7 +20,7 @@ from vaxdsl.compiler import compile_ruleset
 from vaxdsl.loader import load_text
 from vaxdsl.records import Dose, Student
 
-from test_engines_agree import assert_agree, build_db, populations
+from test_engines_agree import assert_agree, build_db, check_agreement, populations
 
 EXAMPLES = int(os.environ.get("VAXDSL_AGREE_EXAMPLES", "100"))
 
@@ -194,15 +194,7 @@ def ruleset_named(name: str):
 
 @pytest.mark.parametrize("name", sorted(RULESETS))
 def test_engines_agree_on_series_choice_and_skips(name):
-    ruleset = ruleset_named(name)
-
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                           HealthCheck.data_too_large])
-    @given(populations(ruleset))
-    def check(population):
-        assert_agree(ruleset, *population)
-
-    check()
+    check_agreement(ruleset_named(name))
 
 
 def _fast_and_walked(ruleset, students, doses, exemptions, as_of):
