@@ -319,3 +319,18 @@ def test_condition_text_is_the_one_line_form():
 
     condition = parse('vaccine A { applies when (no grade or exempt) and not (age < 1 years) }').vaccines[0].applies
     assert condition_text(condition) == "(no grade or exempt) and not age < 1 year"
+
+
+def test_a_test_too_long_for_its_line_breaks_after_commas_and_keeps_its_comment():
+    names = [f"Product_number_{i}_with_a_long_name" for i in range(6)]
+    products = "".join(f"product {name} cvx {i + 1} counts V\n" for i, name in enumerate(names))
+    source = (products + 'vaccine V {\n  rule "r" => compliant\n    when age >= 4 years and at least 1 valid dose of '
+              + ", ".join(names) + " at age >= 4 years  # why\n  otherwise non_compliant\n}\n")
+    out = format_source(source)
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= WIDTH
+    start = next(i for i, line in enumerate(lines) if "and at least 1 valid dose of" in line)
+    assert lines[start + 1].startswith(" " * 8 + "Product_number_")  # one step under the `and`
+    assert lines[start + 3].endswith("at age >= 4 years  # why")  # the comment stays after the test
+    assert format_source(out) == out
+    assert parse(out) == parse(source)

@@ -59,9 +59,19 @@ class Filler:
         self.indent, self.text, self.starts, self.ends, self.pending = indent, "", [], [], False
 
     def leaf(self, leaf: Leaf) -> None:
-        self.text += leaf.text
+        # A test too long for the line (a long product list) breaks after its commas, the rest
+        # hanging one step in; the test starts on its first line and ends on its last.
+        pieces = [leaf.text]
+        if ", " in leaf.text and not self.fits(len(leaf.text)):
+            pieces = wrap_list(leaf.text, self.indent + len(self.text), STEP - len(self.text))
         if leaf.key:
             self.starts.append(leaf.key)
+        self.text += pieces[0]
+        hang = self.indent + STEP
+        for piece in pieces[1:]:
+            self.renderer.add(Line(self.indent, self.text, self.starts, self.ends))
+            self.indent, self.text, self.starts, self.ends = hang, piece, [], []
+        if leaf.key:
             self.ends.append(leaf.key)
         if self.renderer.has_trail(leaf.key):
             self.pending = True
