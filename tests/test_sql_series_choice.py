@@ -20,6 +20,7 @@ from vaxdsl.compiler import compile_ruleset
 from vaxdsl.loader import load_text
 from vaxdsl.records import Dose, Student
 
+from test_compiler_series import _fast_and_walked as fast_and_walked
 from test_engines_agree import assert_agree, build_db, check_agreement, populations
 
 EXAMPLES = int(os.environ.get("VAXDSL_AGREE_EXAMPLES", "100"))
@@ -197,19 +198,6 @@ def test_engines_agree_on_series_choice_and_skips(name):
     check_agreement(ruleset_named(name))
 
 
-def _fast_and_walked(ruleset, students, doses, exemptions, as_of):
-    conn = build_db(students, doses, exemptions)
-    compiled = compile_ruleset(ruleset, as_of)
-    prepared = engine.Prepared(conn, compiled)
-    prepared.run("all")
-    fast = conn.execute("SELECT * FROM vx_result ORDER BY sid").fetchall()
-    conn.execute("UPDATE vx_result SET slow = 1")
-    prepared.run_steps(compiled.slow_steps())
-    walked = conn.execute("SELECT * FROM vx_result ORDER BY sid").fetchall()
-    conn.close()
-    return [row[2:] for row in fast], [row[2:] for row in walked]
-
-
 @pytest.mark.parametrize("name", sorted(RULESETS))
 def test_fast_path_is_the_exact_walk(name):
     ruleset = ruleset_named(name)
@@ -218,7 +206,7 @@ def test_fast_path_is_the_exact_walk(name):
                                                                            HealthCheck.data_too_large])
     @given(populations(ruleset))
     def check(population):
-        fast, walked = _fast_and_walked(ruleset, *population)
+        fast, walked = fast_and_walked(ruleset, *population)
         assert fast == walked
 
     check()

@@ -60,7 +60,7 @@ def _group_lines(group: GroupEvaluation, vaccine: ast.Vaccine, doses: list[DoseE
     lines = [f"{title}: {_display(group.status)}"]
     walk = group.walk
     if walk is not None and walk.chosen is not None:
-        lines += _series_lines(walk, vaccine, student.birth_date)
+        lines += _series_lines(walk, student.birth_date)
     lines.append(f"{INDENT}Doses:")
     if not doses:
         lines.append(f"{INDENT * 2}none on record by {as_of.isoformat()}")
@@ -73,7 +73,7 @@ def _group_lines(group: GroupEvaluation, vaccine: ast.Vaccine, doses: list[DoseE
     return lines
 
 
-def _series_lines(walk, vaccine: ast.Vaccine, birth: date) -> list[str]:
+def _series_lines(walk, birth: date) -> list[str]:
     """Which series judged the doses (and why that one, when there were several), and the series
     doses its skips made unnecessary."""
     chosen = walk.chosen

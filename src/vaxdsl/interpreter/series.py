@@ -229,7 +229,6 @@ def start_window_holds(series: ast.Series, birth: date, day: date) -> bool:
 def choose(walks: tuple[SeriesWalk, ...]) -> SeriesWalk:
     """Among the candidates (all walks when none is one): complete, then most valid doses, then the
     first declared."""
-    ranked = [(not w.complete, -w.valid_count, order, w) for order, w in enumerate(walks) if w.candidate]
-    if not ranked:
-        ranked = [(not w.complete, -w.valid_count, order, w) for order, w in enumerate(walks)]
-    return min(ranked, key=lambda entry: entry[:3])[3]
+    pool = [order for order, w in enumerate(walks) if w.candidate] or range(len(walks))
+    best = min(pool, key=lambda order: (not walks[order].complete, -walks[order].valid_count, order))
+    return walks[best]
