@@ -225,6 +225,11 @@ def series(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Series]:
                      st.just("") | texts(), st.none() | durations(), st.none() | durations())
 
 
+def antigens(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Antigen]:
+    return st.builds(ast.Antigen, names(), st.lists(vocab.products, min_size=1, max_size=3).map(tuple),
+                     st.lists(series(vocab), max_size=2).map(tuple))
+
+
 def exemption_outcomes(vocab: Vocabulary = DEFAULT):
     return st.lists(st.builds(ast.ExemptionOutcome, vocab.kinds, vocab.outcomes), max_size=2).map(tuple)
 
@@ -236,7 +241,7 @@ def vaccines(vocab: Vocabulary = DEFAULT, extension: bool | None = None) -> st.S
         id=vocab.vaccines, name=texts(), locked=st.booleans(), doc=st.just("") | docs(),
         applies=st.none() | conditions(vocab, max_leaves=4), series=st.lists(series(vocab), max_size=2).map(tuple),
         rules=st.lists(rules(vocab), max_size=4).map(tuple), otherwise=st.none() | vocab.outcomes,
-        exemption_outcomes=exemption_outcomes(vocab),
+        exemption_outcomes=exemption_outcomes(vocab), antigens=st.lists(antigens(vocab), max_size=2).map(tuple),
     )
     extended = st.builds(
         ast.Vaccine,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from strategies import Vocabulary, commented_texts, conditions, literals, rulesets, series
+from strategies import Vocabulary, antigens, commented_texts, conditions, literals, rulesets, series
 from vaxdsl import ast
 from vaxdsl.formatter import format_ruleset, format_source
 from vaxdsl.parser import parse, parse_with_comments
@@ -45,6 +45,13 @@ def test_every_predicate_body_survives(body):
 @given(series())
 def test_every_series_survives(generated):
     tree = ast.Ruleset((ast.Vaccine("A", series=(generated,)),))
+    assert parse(format_ruleset(tree)) == tree
+
+
+@SMALLER
+@given(antigens())
+def test_every_antigen_survives(generated):
+    tree = ast.Ruleset((ast.Vaccine("A", antigens=(generated,)),))
     assert parse(format_ruleset(tree)) == tree
 
 

@@ -448,6 +448,24 @@ class ExemptionOutcome:
 
 
 @attrs.frozen
+class Antigen:
+    """``antigen Measles of Measles_Mumps_Rubella, Measles, MMRV { series ... }``.
+
+    A group such as MMR protects against several antigens, and a dose of a single-antigen product
+    counts toward one of them only: each antigen walks its own series over the group's doses of the
+    products it names (docs/semantics.md, "Antigens"). ``products`` is None for the group itself
+    walked as its only antigen (:attr:`Vaccine.walked_antigens`): every product of the group."""
+
+    name: str
+    products: tuple[str, ...] | None
+    series: tuple[Series, ...] = ()
+    span: Span = _span()
+
+    def walks(self, product_id: str) -> bool:
+        return self.products is None or product_id in self.products
+
+
+@attrs.frozen
 class Vaccine:
     id: str
     name: str = ""
@@ -460,11 +478,29 @@ class Vaccine:
     exemption_outcomes: tuple[ExemptionOutcome, ...] = ()
     extends_existing: bool = False  # written as ``extend vaccine X { ... }``
     span: Span = _span()
+    antigens: tuple[Antigen, ...] = ()
+
+    @property
+    def walked_antigens(self) -> tuple[Antigen, ...]:
+        """What the series walk follows: the declared antigens, or the group as its only antigen
+        (walking every product of the group) when it declares series directly; none without series."""
+        if self.antigens:
+            return self.antigens
+        return (Antigen(self.id, None, self.series, span=self.span),) if self.series else ()
+
+    @property
+    def all_series(self) -> tuple[Series, ...]:
+        """Every series of the group, its own or its antigens'."""
+        return tuple(series for antigen in self.walked_antigens for series in antigen.series)
+
+    @property
+    def has_series(self) -> bool:
+        return bool(self.all_series)
 
     @property
     def rejects(self) -> tuple[Reject, ...]:
         """The ``reject`` lines of all its series (each series applies its own)."""
-        return tuple(reject for series in self.series for reject in series.rejects)
+        return tuple(reject for series in self.all_series for reject in series.rejects)
 
 
 @attrs.frozen

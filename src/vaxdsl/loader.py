@@ -144,8 +144,9 @@ def _extend(base: ast.Vaccine, extension: ast.Vaccine, diagnostics: list[Diagnos
     for field in ("applies", "otherwise"):
         if getattr(extension, field) is not None:
             changes[field] = getattr(extension, field)
-    if extension.series:  # a district's series replace the state's
+    if extension.series or extension.antigens:  # a district's series (or antigens) replace the state's
         changes["series"] = extension.series
+        changes["antigens"] = extension.antigens
     if extension.exemption_outcomes:
         changes["exemption_outcomes"] = base.exemption_outcomes + extension.exemption_outcomes
     return attrs.evolve(base, **changes)

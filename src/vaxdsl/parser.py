@@ -42,7 +42,7 @@ _TERMINAL_WORDS = {
 # After an error, parsing resumes at the next of these keywords (or a closing brace).
 _SYNC_WORDS = {
     "rule", "vaccine", "extend", "product", "predicate", "grades", "settings", "ruleset",
-    "extends", "series", "applies", "otherwise", "}",
+    "extends", "series", "antigen", "applies", "otherwise", "}",
 }
 _BLANK = re.compile(r"(\s|#[^\n]*)*")
 _CONDITION_STARTERS = {"'age'", "'grade'", "'at'", "'exactly'", "'interval'", "'since'"}
@@ -353,12 +353,14 @@ class _ToAst(Transformer):
 
     def _vaccine(self, meta, vaccine_id, name, locked, items, extends_existing):
         fields = {"doc": "", "applies": None, "otherwise": None}
-        rules, exemption_outcomes, series = [], [], []
+        rules, exemption_outcomes, series, antigens = [], [], [], []
         for item in items:
             if isinstance(item, ast.Rule):
                 rules.append(item)
             elif isinstance(item, ast.Series):
                 series.append(item)
+            elif isinstance(item, ast.Antigen):
+                antigens.append(item)
             elif isinstance(item, ast.ExemptionOutcome):
                 exemption_outcomes.append(item)
             else:
@@ -366,7 +368,7 @@ class _ToAst(Transformer):
                 fields[key] = value
         return ast.Vaccine(vaccine_id, name, locked, fields["doc"], fields["applies"], tuple(series),
                            tuple(rules), fields["otherwise"], tuple(exemption_outcomes), extends_existing,
-                           span=self._span(meta))
+                           span=self._span(meta), antigens=tuple(antigens))
 
     def applies(self, meta, children):
         return ("applies", children[0])
@@ -375,6 +377,10 @@ class _ToAst(Transformer):
         return ("otherwise", str(children[0]))
 
     # ---- series
+    def antigen(self, meta, children):
+        name, products, *series = children
+        return ast.Antigen(str(name), products, tuple(series), span=self._span(meta))
+
     def series(self, meta, children):
         name = next((_unquote(c) for c in children if isinstance(c, Token) and c.type == "STRING"), "")
         doses = tuple(c for c in children if isinstance(c, ast.SeriesDose))

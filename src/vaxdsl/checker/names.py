@@ -68,7 +68,9 @@ def _check_vaccine(ctx: Context, vaccine: ast.Vaccine) -> None:
                 _check_products_of(ctx, vaccine, atom.products, atom.span, "of")
             elif isinstance(atom, ast.Exempt):
                 _check_kinds(ctx, atom)
-    for series in vaccine.series:
+    for antigen in vaccine.antigens:
+        _check_products_of(ctx, vaccine, antigen.products, antigen.span, "of")
+    for series in vaccine.all_series:
         for dose in series.doses:
             for allow in dose.allows:
                 _check_products_of(ctx, vaccine, allow.products, allow.span, "allow")

@@ -24,8 +24,10 @@ SKIP_TESTS = (ast.AgeCompare, ast.AgeBetween, ast.CountDoses, ast.DoseAge, ast.I
 
 def check_series(ctx: Context) -> None:
     for vaccine in ctx.ruleset.vaccines:
-        _check_names(ctx, vaccine)
-        for series in vaccine.series:
+        _check_antigens(ctx, vaccine)
+        for antigen in vaccine.walked_antigens:
+            _check_names(ctx, vaccine, antigen)
+        for series in vaccine.all_series:
             for expected, dose in enumerate(series.doses, start=1):
                 if dose.number != expected:
                     ctx.error(dose.span, "E222", f"expected dose {expected} here, found dose {dose.number}: "
@@ -39,17 +41,37 @@ def check_series(ctx: Context) -> None:
                 _check_dose(ctx, dose)
 
 
-def _check_names(ctx: Context, vaccine: ast.Vaccine) -> None:
-    """Several series must be told apart (in explanations, and by whoever reads the ruleset)."""
-    if len(vaccine.series) < 2:
+def _check_antigens(ctx: Context, vaccine: ast.Vaccine) -> None:
+    """The antigens of a group are its whole walk: named once each, covering every product."""
+    if not vaccine.antigens:
         return
-    seen = set()
     for series in vaccine.series:
+        ctx.error(series.span, "E227", f"vaccine group '{vaccine.id}' walks its antigens: put this series in one "
+                                       f"of them (antigen NAME of PRODUCTS {{ series ... }})")
+    seen = set()
+    for antigen in vaccine.antigens:
+        if antigen.name in seen:
+            ctx.error(ctx.locate(antigen.span, antigen.name, after="antigen"), "E228",
+                      f"vaccine group '{vaccine.id}' has two antigens named '{antigen.name}'")
+        seen.add(antigen.name)
+    named = {product for antigen in vaccine.antigens for product in antigen.products}
+    for product in sorted(ctx.counted_products.get(vaccine.id, set()) - named):
+        ctx.warning(vaccine.span, "W214", f"product '{product}' counts toward '{vaccine.id}' but no antigen "
+                                          f"names it, so its doses are never valid here")
+
+
+def _check_names(ctx: Context, vaccine: ast.Vaccine, antigen: ast.Antigen) -> None:
+    """Several series must be told apart (in explanations, and by whoever reads the ruleset)."""
+    if len(antigen.series) < 2:
+        return
+    owner = f"vaccine group '{vaccine.id}'" if antigen.products is None else f"antigen '{antigen.name}'"
+    seen = set()
+    for series in antigen.series:
         if not series.name:
-            ctx.error(series.span, "E225", f"vaccine group '{vaccine.id}' has several series: name each one "
+            ctx.error(series.span, "E225", f"{owner} has several series: name each one "
                                            f"(series \"...\" {{ ... }})")
         elif series.name in seen:
-            ctx.error(series.span, "E225", f"vaccine group '{vaccine.id}' has two series named '{series.name}'")
+            ctx.error(series.span, "E225", f"{owner} has two series named '{series.name}'")
         seen.add(series.name)
 
 

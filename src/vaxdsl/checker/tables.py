@@ -69,17 +69,20 @@ def _check_placements(ctx: Context) -> None:
 
 
 def series_length(vaccine: ast.Vaccine) -> int | None:
-    """How many valid doses the group can have (the longest of its series), when each series is
-    numbered 1..n."""
-    if not vaccine.series:
+    """How many valid doses the group can have (the longest series; with several antigens, the
+    antigen whose longest series is shortest), when each series is numbered 1..n."""
+    if not vaccine.has_series:
         return None
     lengths = []
-    for series in vaccine.series:
-        numbers = [dose.number for dose in series.doses]
-        if numbers != list(range(1, len(numbers) + 1)):
-            return None
-        lengths.append(len(numbers))
-    return max(lengths)
+    for antigen in vaccine.walked_antigens:
+        longest = 0
+        for series in antigen.series:
+            numbers = [dose.number for dose in series.doses]
+            if numbers != list(range(1, len(numbers) + 1)):
+                return None
+            longest = max(longest, len(numbers))
+        lengths.append(longest)
+    return min(lengths)
 
 
 def _check_conditions(ctx: Context, vaccine: ast.Vaccine) -> None:
@@ -92,7 +95,7 @@ def _check_conditions(ctx: Context, vaccine: ast.Vaccine) -> None:
             for ref in dose_refs(atom):
                 if ref.kind == "nth" and (ref.number < 1 or (length is not None and ref.number > length)):
                     ctx.warning(ref.span, "W205", f"dose {ref.number} never exists: {_doses(vaccine, length)}")
-            if isinstance(atom, ast.SeriesComplete) and not vaccine.series:
+            if isinstance(atom, ast.SeriesComplete) and not vaccine.has_series:
                 ctx.warning(atom.span, "W205", f"never holds: '{vaccine.id}' has no series to complete")
             if isinstance(atom, ast.CountDoses):
                 least = {">=": atom.count, ">": atom.count + 1, "=": atom.count}.get(atom.op)

@@ -315,7 +315,7 @@ class Renderer:
             if vaccine.locked:
                 head += " locked"
         rule_spans = [rule.span for rule in vaccine.rules]
-        series_span = [series.span for series in vaccine.series]
+        series_span = [item.span for item in vaccine.series + vaccine.antigens]
 
         def body(indent):
             if vaccine.doc:
@@ -332,6 +332,9 @@ class Renderer:
             for series in vaccine.series:
                 self.child_span(series.span)
                 self.series(indent, series)
+            for antigen in vaccine.antigens:
+                self.child_span(antigen.span)
+                self.antigen(indent, antigen)
             for rule in vaccine.rules:
                 self.child_span(rule.span)
                 self.rule(indent, rule)
@@ -342,6 +345,14 @@ class Renderer:
                 self.line(indent, f"otherwise {vaccine.otherwise}", key)
 
         self.block(0, head, vaccine.span, body)
+
+    def antigen(self, indent: int, antigen: ast.Antigen) -> None:
+        def body(inner):
+            for series in antigen.series:
+                self.child_span(series.span)
+                self.series(inner, series)
+
+        self.block(indent, f"antigen {antigen.name} of {', '.join(antigen.products)}", antigen.span, body)
 
     def series(self, indent: int, series: ast.Series) -> None:
         def body(inner):

@@ -39,9 +39,14 @@ class GroupView:
     grades: GradeIndex
     predicate_docs: dict  # predicate name -> doc string
     series_complete: bool = False  # the chosen series was complete (``series complete``)
+    # The group's valid doses 1, 2, ... when they are not simply its valid verdicts: with several
+    # antigens, dose n is the day every antigen had n valid doses (interpreter.series.GroupWalk).
+    dose_dates: tuple[date, ...] | None = None
 
     @property
     def valid_dates(self) -> list[date]:
+        if self.dose_dates is not None:
+            return list(self.dose_dates)
         return [v.known.dose.date for v in self.verdicts if v.valid]
 
 
@@ -150,7 +155,7 @@ def _test(condition, view: GroupView, tolerance: int) -> tuple[bool, str]:
     if isinstance(condition, ast.Exempt):
         return _exempt(condition, view)
     if isinstance(condition, ast.SeriesComplete):
-        if not view.vaccine.series:
+        if not view.vaccine.has_series:
             return False, f"{view.vaccine.id} has no series"
         return view.series_complete, "it is complete" if view.series_complete else "it is not complete"
     if isinstance(condition, ast.EffectiveDate):
@@ -167,12 +172,13 @@ def _signed_gap(start: date, end: date, duration: ast.Duration) -> str:
 
 
 def _count(condition: ast.CountDoses, view: GroupView, tolerance: int, slack: str) -> tuple[bool, str]:
-    counted = [
-        v.known.dose.date for v in view.verdicts
-        if (v.valid or not condition.valid)
-        and (not condition.products or v.known.product.id in condition.products)
-        and (condition.age is None or at_age(v.known.dose.date, condition.age, view.student.birth_date, tolerance))
-    ]
+    if condition.valid and not condition.products:
+        days = view.valid_dates  # the group's valid doses (with several antigens, not the doses themselves)
+    else:
+        days = [v.known.dose.date for v in view.verdicts if (v.valid or not condition.valid)
+                and (not condition.products or v.known.product.id in condition.products)]
+    birth = view.student.birth_date
+    counted = [day for day in days if condition.age is None or at_age(day, condition.age, birth, tolerance)]
     holds = compare(len(counted), condition.op, condition.count)
     listed = f" ({', '.join(d.isoformat() for d in counted)})" if counted else ""
     ages = f", counting ages with {tolerance} days' tolerance" if condition.age is not None and tolerance else ""

@@ -59,7 +59,8 @@ def evaluate_student(ruleset: ast.Ruleset, student: Student, doses: list[Dose],
     groups = tuple(
         attrs.evolve(evaluate_group(ruleset, GroupView(student, as_of, vaccine, verdicts[vaccine.id],
                                                        tuple(facts.exemptions_for(vaccine.id)), relations,
-                                                       grades, docs, walks[vaccine.id].complete)),
+                                                       grades, docs, walks[vaccine.id].complete,
+                                                       walks[vaccine.id].dose_dates)),
                      walk=walks[vaccine.id])
         for vaccine in ruleset.vaccines
     )

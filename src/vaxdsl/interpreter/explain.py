@@ -59,7 +59,7 @@ def _group_lines(group: GroupEvaluation, vaccine: ast.Vaccine, doses: list[DoseE
     title = f"{vaccine.id} ({vaccine.name})" if vaccine.name and vaccine.name != vaccine.id else vaccine.id
     lines = [f"{title}: {_display(group.status)}"]
     walk = group.walk
-    if walk is not None and walk.chosen is not None:
+    if walk is not None:
         lines += _series_lines(walk, student.birth_date)
     lines.append(f"{INDENT}Doses:")
     if not doses:
@@ -74,16 +74,20 @@ def _group_lines(group: GroupEvaluation, vaccine: ast.Vaccine, doses: list[DoseE
 
 
 def _series_lines(walk, birth: date) -> list[str]:
-    """Which series judged the doses (and why that one, when there were several), and the series
-    doses its skips made unnecessary."""
-    chosen = walk.chosen
+    """Which series judged the doses (and why that one, when there were several), per antigen when
+    the group has several, and the series doses the skips made unnecessary."""
     lines = []
-    if len(walk.walks) > 1:
-        lines.append(f"{INDENT}Series: {_series_summary(chosen, birth)}, chosen over "
-                     + "; ".join(_series_summary(other, birth) for other in walk.walks if other is not chosen))
-    for skipped in chosen.skipped:
-        lines.append(f"{INDENT}Series dose {skipped.number} not required: {condition_text(skipped.skip.condition)} "
-                     f"held for the dose of {skipped.given.isoformat()}")
+    several = len(walk.antigens) > 1
+    for antigen_walk in walk.antigens:
+        label = f"{antigen_walk.antigen.name} series" if several else "Series"
+        chosen = antigen_walk.chosen
+        others = [_series_summary(other, birth) for other in antigen_walk.walks if other is not chosen]
+        if several or others:
+            over = ", chosen over " + "; ".join(others) if others else ""
+            lines.append(f"{INDENT}{label}: {_series_summary(chosen, birth)}{over}")
+        for skipped in chosen.skipped:
+            lines.append(f"{INDENT}{label} dose {skipped.number} not required: "
+                         f"{condition_text(skipped.skip.condition)} held for the dose of {skipped.given.isoformat()}")
     return lines
 
 

@@ -48,15 +48,41 @@ def need_for_group(vaccine: ast.Vaccine, group: GroupEvaluation, valid_dates: li
                    birth: date, as_of: date, product_names: dict[str, str] | None = None) -> Need:
     if group.status in SATISFIED:
         return Need(vaccine.id, None, None, "nothing")
-    if not vaccine.series:
+    if not vaccine.has_series:
         return Need(vaccine.id, None, None,
                     "more doses (this group has no series to say which); see the rules it does not meet")
-    chosen = group.walk.chosen if group.walk is not None else None
-    series = chosen.series if chosen is not None else vaccine.series[0]
+    walk = group.walk
+    if walk is not None and len(walk.antigens) > 1:
+        return _antigens_need(vaccine, walk, birth, as_of, product_names)
+    chosen = walk.chosen if walk is not None else None
+    series = chosen.series if chosen is not None else vaccine.all_series[0]
     number = chosen.next_target if chosen is not None else len(valid_dates) + 1
+    return series_need(vaccine.id, series, number, valid_dates, birth, as_of, product_names)
+
+
+def _antigens_need(vaccine: ast.Vaccine, walk, birth: date, as_of: date, product_names) -> Need:
+    """Each antigen's next dose; the group is done on the latest of their earliest dates."""
+    needs = []
+    for antigen_walk in walk.antigens:
+        chosen = antigen_walk.chosen
+        if not chosen.complete:
+            dates = [v.known.dose.date for v in chosen.verdicts if v.valid]
+            need = series_need(vaccine.id, chosen.series, chosen.next_target, dates, birth, as_of, product_names)
+            needs.append((antigen_walk.antigen.name, need))
+    if not needs:
+        return Need(vaccine.id, None, None, "no further series dose (every antigen's series is complete), "
+                                            "but the rules it does not meet")
+    earliest = [need.earliest for _, need in needs]
+    return Need(vaccine.id, needs[0][1].dose_number, None if None in earliest else max(earliest),
+                "; ".join(f"{name} {need.words}" for name, need in needs))
+
+
+def series_need(vaccine_id: str, series: ast.Series, number: int, valid_dates: list[date], birth: date,
+                as_of: date, product_names: dict[str, str] | None = None) -> Need:
+    """Dose ``number`` of ``series``, after the valid doses on ``valid_dates``."""
     target = target_dose(series, number)
     if target is None:
-        return Need(vaccine.id, None, None,
+        return Need(vaccine_id, None, None,
                     f"no further series dose (all {len(valid_dates)} are valid), but the rules it does not meet")
 
     limits: list[tuple[date, str]] = []
@@ -74,7 +100,7 @@ def need_for_group(vaccine: ast.Vaccine, group: GroupEvaluation, valid_dates: li
         day = max(earliest or as_of, as_of)
         opening = _first_allowed_day(target.allows, birth, day)
         if opening is None:
-            return Need(vaccine.id, number, None,
+            return Need(vaccine_id, number, None,
                         f"dose {number} can no longer be given in this series: no product it allows is "
                         f"allowed at this age")
         if opening > day:
@@ -86,15 +112,15 @@ def need_for_group(vaccine: ast.Vaccine, group: GroupEvaluation, valid_dates: li
     if target.max_age is not None:
         too_old_on = add(birth, target.max_age)
         if max(earliest or as_of, as_of) >= too_old_on:
-            return Need(vaccine.id, number, None,
+            return Need(vaccine_id, number, None,
                         f"dose {number} can no longer be given in this series: the maximum age of "
                         f"{duration_text(target.max_age)} was reached on {too_old_on.isoformat()}")
         products += f"; before {too_old_on.isoformat()} (age {duration_text(target.max_age)})"
     if earliest is None:
-        return Need(vaccine.id, number, None, f"dose {number}, which can be given now{products}")
+        return Need(vaccine_id, number, None, f"dose {number}, which can be given now{products}")
     why = "; ".join(words for _, words in limits)
     when = "can be given now, valid since" if earliest <= as_of else "valid from"
-    return Need(vaccine.id, number, earliest, f"dose {number}, {when} {earliest.isoformat()} ({why}){products}")
+    return Need(vaccine_id, number, earliest, f"dose {number}, {when} {earliest.isoformat()} ({why}){products}")
 
 
 def _allows_on(allow: ast.Allow, birth: date, day: date) -> bool:

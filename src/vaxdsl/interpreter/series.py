@@ -6,7 +6,8 @@ against target ``t``. :func:`timing_failure` (steps 1-4) and :func:`product_fail
 the reason *and the words for it*, kept on the verdict for the explanation; the ``reject`` and
 ``skip`` conditions are answered by the caller (they need the student's relations and the rule
 condition tests). A group with several series walks each and :func:`choose` picks one
-("Choosing among series").
+("Choosing among series"); a group with several antigens does that per antigen and :func:`combine`
+joins their verdicts ("Antigens").
 """
 
 from __future__ import annotations
@@ -69,16 +70,43 @@ class SeriesWalk:
 
 
 @attrs.frozen
-class GroupWalk:
-    """Every series of a group walked, and the one chosen (None when the group has no series)."""
+class AntigenWalk:
+    """Every series of one antigen walked over the antigen's doses, and the one chosen."""
 
+    antigen: ast.Antigen
     walks: tuple[SeriesWalk, ...]
-    chosen: SeriesWalk | None
-    verdicts: tuple[Verdict, ...]
+    chosen: SeriesWalk
 
     @property
     def complete(self) -> bool:
-        return self.chosen is not None and self.chosen.complete
+        return self.chosen.complete
+
+
+@attrs.frozen
+class GroupWalk:
+    """A group's antigens walked (none when the group has no series) and the group's verdicts.
+
+    ``dose_dates`` are the days of the group's valid doses 1, 2, ...: with one antigen, the valid
+    doses' own dates; with several, dose n is the day every antigen had n valid doses (docs/semantics.md,
+    "Antigens")."""
+
+    antigens: tuple[AntigenWalk, ...]
+    verdicts: tuple[Verdict, ...]
+    dose_dates: tuple[date, ...]
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.antigens) and all(antigen.complete for antigen in self.antigens)
+
+    @property
+    def walks(self) -> tuple[SeriesWalk, ...]:
+        """Every series walk, of every antigen."""
+        return tuple(series_walk for antigen in self.antigens for series_walk in antigen.walks)
+
+    @property
+    def chosen(self) -> SeriesWalk | None:
+        """The chosen series of a group walked as one antigen."""
+        return self.antigens[0].chosen if len(self.antigens) == 1 else None
 
 
 def target_dose(series: ast.Series, number: int) -> ast.SeriesDose | None:
@@ -170,17 +198,55 @@ Rejected = Callable[[ast.Reject, KnownDose], bool]
 
 def walk(vaccine: ast.Vaccine, doses: list[KnownDose], birth: date, as_of: date,
          rejected: Rejected, skip_holds: SkipHolds) -> GroupWalk:
-    """Judge ``doses`` (those counting toward the group, in order) in every series and choose one.
+    """Judge ``doses`` (those counting toward the group, in order) in every series of every antigen,
+    choose a series per antigen, and combine the antigens' verdicts.
 
     ``rejected(reject, dose)`` answers whether a series ``reject`` predicate holds for the dose;
     ``skip_holds(skip, dose, verdicts so far)`` whether a ``skip when`` condition holds for it."""
-    if not vaccine.series:
+    antigens = vaccine.walked_antigens
+    if not antigens:
         # No series: every dose of the group's products is valid, numbered in order.
         verdicts = tuple(Verdict(known, True, None, index, index) for index, known in enumerate(doses, start=1))
-        return GroupWalk((), None, verdicts)
-    walks = tuple(walk_series(series, doses, birth, as_of, rejected, skip_holds) for series in vaccine.series)
-    chosen = choose(walks)
-    return GroupWalk(walks, chosen, chosen.verdicts)
+        return GroupWalk((), verdicts, tuple(known.dose.date for known in doses))
+    antigen_walks = tuple(walk_antigen(antigen, doses, birth, as_of, rejected, skip_holds) for antigen in antigens)
+    if len(antigen_walks) == 1:
+        verdicts = antigen_walks[0].chosen.verdicts
+        return GroupWalk(antigen_walks, verdicts, tuple(v.known.dose.date for v in verdicts if v.valid))
+    return GroupWalk(antigen_walks, combine(antigen_walks, doses), group_dose_dates(antigen_walks))
+
+
+def walk_antigen(antigen: ast.Antigen, doses: list[KnownDose], birth: date, as_of: date,
+                 rejected: Rejected, skip_holds: SkipHolds) -> AntigenWalk:
+    own = [known for known in doses if antigen.walks(known.product.id)]
+    walks = tuple(walk_series(series, own, birth, as_of, rejected, skip_holds) for series in antigen.series)
+    return AntigenWalk(antigen, walks, choose(walks))
+
+
+def combine(antigen_walks: tuple[AntigenWalk, ...], doses: list[KnownDose]) -> tuple[Verdict, ...]:
+    """A dose is valid when every antigen that walks it finds it valid; the first antigen (in the
+    order declared) that does not gives the reason, and the first that does gives its number."""
+    verdicts = []
+    for known in doses:
+        judged = [(w.antigen, v) for w in antigen_walks for v in w.chosen.verdicts if v.known is known]
+        failed = next(((antigen, v) for antigen, v in judged if not v.valid), None)
+        if not judged:
+            verdicts.append(Verdict(known, False, "not_allowable", words=(
+                f"{known.product.id} is a product of no antigen this group walks")))
+        elif failed is not None:
+            antigen, verdict = failed
+            counted = "; ".join(f"valid for {a.name} (its dose {v.number})" for a, v in judged if v.valid)
+            words = "; ".join(part for part in (f"{antigen.name}: {verdict.words}" if verdict.words else "", counted)
+                              if part)
+            verdicts.append(attrs.evolve(verdict, words=words))
+        else:
+            verdicts.append(judged[0][1])
+    return tuple(verdicts)
+
+
+def group_dose_dates(antigen_walks: tuple[AntigenWalk, ...]) -> tuple[date, ...]:
+    """Group dose n is given on the day the last antigen gets its valid dose n."""
+    dates = [[v.known.dose.date for v in w.chosen.verdicts if v.valid] for w in antigen_walks]
+    return tuple(max(days) for days in zip(*dates))
 
 
 def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: date,

@@ -40,7 +40,7 @@ def exemption_outcome(ruleset: ast.Ruleset, vaccine: ast.Vaccine, kind: str) -> 
 
 def evaluate_group(ruleset: ast.Ruleset, view: GroupView) -> GroupEvaluation:
     vaccine = view.vaccine
-    valid_count = sum(v.valid for v in view.verdicts)
+    valid_count = len(view.valid_dates)  # the group's valid doses (with antigens, not the verdicts)
     default_tolerance = ruleset.settings.tolerance_days or 0
     trace: list[RuleTrace] = []
 
