@@ -135,3 +135,20 @@ def test_explain_names_each_antigens_series_and_needs_each_antigens_next_dose():
     need = next_needs(RULESET, evaluation, student, date(2021, 6, 1))["MMR"]
     assert need.words.startswith("Measles dose 2, ")
     assert "Mumps dose 1, " in need.words
+
+
+def test_one_declared_antigen_still_reports_the_doses_it_does_not_walk():
+    ruleset = load_text("""
+product A cvx 1 "A" counts G
+product B cvx 2 "B" counts G
+vaccine G {
+  antigen X of A { series { dose 1 { } dose 2 { } } }
+  rule "two doses" => compliant when at least 2 doses
+  otherwise non_compliant
+}
+""").ruleset
+    student = Student("S1", date(2015, 1, 1), "")
+    doses = [Dose(1, "S1", date(2016, 1, 1), 1), Dose(2, "S1", date(2016, 2, 1), 2)]
+    evaluation = evaluate_student(ruleset, student, doses, [], date(2020, 1, 1))
+    assert [(d.dose_id, d.valid, d.reason) for d in evaluation.doses] == [(1, True, None), (2, False, "not_allowable")]
+    assert evaluation.groups[0].rule == "two doses"

@@ -198,12 +198,23 @@ class Prepared:
         products = [p.id for p in compiled.catalog.products]
         members = compiled.catalog.members
         key = ("doses", mode)
-        if key not in self.main:
-            self.main[key] = (compiled.walk_statements(mode, list(range(1, len(groups) + 1))),
-                              compiled.doses_sql(mode))
-        walk, listing = self.main[key]
-        for sql in walk:
+        if key not in self.main:  # the fast path lists most students; the exact walk the rest
+            fast = compiled.fast_doses
+            for sql in fast.setup_statements():
+                self._execute(sql, None)
+            self.main[key] = (["DELETE FROM vx_fd", fast.student_sql(mode), "DELETE FROM vx_slow",
+                               "INSERT INTO vx_slow SELECT sid FROM vx_fd WHERE slow"],
+                              compiled.walk_statements("slow", list(range(1, len(groups) + 1))),
+                              compiled.doses_sql(mode, fast.rows_sql()))
+        students, walk, listing = self.main[key]
+        for sql in students:
             self._execute(sql, params)
+        if self.conn.execute("SELECT 1 FROM vx_slow LIMIT 1").fetchone():
+            for sql in walk:
+                self._execute(sql, params)
+        else:
+            self._execute("DELETE FROM vx_walk", None)
+            self._execute("DELETE FROM vx_comb", None)
         for sid, g, dose_id, day, cvx, pid, reason, number in self._execute(listing, params).fetchall():
             if g is None:
                 yield DoseEvaluation(sid, dose_id, date.fromisoformat(day), cvx, "", None, False, None, None)

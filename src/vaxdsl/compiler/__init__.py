@@ -6,10 +6,13 @@ generated SQL runs:
 1. :mod:`.products` - the products as temporary tables; each dose row's resolution key;
 2. :mod:`.dates` - CDSi date arithmetic as SQL (used by every later pass);
 3. :mod:`.datalog` - the derived predicates, stratum by stratum, into temporary tables;
-4. :mod:`.series` (with :mod:`.skips`) - dose validity: one virtual walk per (group, series), the fast
-   path for everyone, the exact recursive walk where needed, and the choice of each group's series;
+4. :mod:`.series` (with :mod:`.skips`) - dose validity: one virtual walk per (walk unit, series), the
+   fast path for everyone, the exact recursive walk where needed, and the choice of each unit's series;
+   a walk unit is a group with series of its own, or one antigen of a group that declares them
+   (:mod:`.antigens`, which also combines a group's antigens);
 5. :mod:`.conditions` - rule conditions as column expressions of a student's wide row;
-6. :mod:`.tables` - each group's rule table as one CASE (first active matching rule).
+6. :mod:`.tables` - each group's rule table as one CASE (first active matching rule);
+7. :mod:`.doses` - the per-dose records (``--doses``) from the fast path, the exact walk for the rest.
 
 The statement that does the work (:meth:`CompiledQuery.main_sql`) reads each student once: the
 student's doses come in ``(date, dose_id)`` order from the ``doses(student_id, date, ...)`` index
@@ -36,13 +39,14 @@ from .. import ast
 from ..errors import VaxError
 from . import datalog as datalog_pass
 from . import products as products_pass
+from .antigens import Antigens, walk_units
 from ..grades import GradeIndex
 from ..walk import predicate_calls
 from .conditions import KIND_BITS, OTHER_KIND_BIT, GroupConditions, Row
 from .dates import DateExpr, compare_shift, jd_literal, key_of_number, months_days, sql_add, sql_key_of_text
 from .series import (DATE_WIDTH, ID_WIDTH, MAX_SKIP_EVENTS, TREE_BUDGET, Reasons, SeriesChecks, chunk_day, chunk_id,
-                     chunk_pid, choice_score, day_chunk, fast_parts, fast_tree_sql, forced_students_sql, group_limit,
-                     max_valid, pad_id, prefix_sql, radix, reject_call_sql, walk_reason_sql, walk_target_sql)
+                     chunk_pid, choice_score, day_chunk, fast_parts, fast_tree_sql, forced_students_sql, max_valid,
+                     pad_id, prefix_sql, radix, reject_call_sql, walk_reason_sql, walk_target_sql)
 from .skips import Judged
 from .sql import all_of, any_of, lit, not_, pipeline
 from .tables import Decisions, decision_sql, decisions
@@ -54,12 +58,13 @@ MODES = ("all", "range", "list")
 
 @attrs.frozen
 class VirtualWalk:
-    """One series of one group, walked on its own (a group without a series: one walk, all valid)."""
+    """One series of one walk unit, walked on its own (a group without a series: one walk, all valid)."""
 
     v: int  # 1-based over the ruleset
     g: int
-    k: int  # the series' place in its group, from 0
+    k: int  # the series' place in its unit, from 0
     series: ast.Series | None
+    u: int  # the walk unit (:mod:`.antigens`): g for a group walked as its own antigen
 
 
 @attrs.frozen
@@ -105,6 +110,8 @@ class CompiledQuery:
         self.wide = self.width + ID_WIDTH  # chunk width with the dose id
         self._unit = 10 ** self.catalog.width
         self.row = Row(self.catalog, as_of, self.grades)
+        units = walk_units(self.vaccines, self.catalog)
+        self.antigens = Antigens(self, units)
         self.decisions: tuple[Decisions, ...] = tuple(decisions(ruleset, v) for v in self.vaccines)
         roots = {call.name for call in predicate_calls(ruleset)}
         rejected = {r.call.name for v in self.vaccines for r in v.rejects}
@@ -117,21 +124,28 @@ class CompiledQuery:
         for g, vaccine in enumerate(self.vaccines, start=1):
             conditions = GroupConditions(self.row, vaccine, g, self._condition_call)
             self._decision_sql.append(decision_sql(ruleset, vaccine, conditions, as_of))
-        # the virtual walks: one per (group, series); a group without a series has one, all valid
+        # the virtual walks: one per (walk unit, series); a group without a series has one, all valid
         self.walks: list[VirtualWalk] = []
         for g, vaccine in enumerate(self.vaccines, start=1):
-            for k, series in enumerate(vaccine.series or (None,)):
-                self.walks.append(VirtualWalk(len(self.walks) + 1, g, k, series))
-        self._series = {g: [w for w in self.walks if w.g == g] for g, vaccine in enumerate(self.vaccines, start=1)
-                        if vaccine.series}  # groups with series -> their walks
-        self._limit = {g: group_limit(self.vaccines[g - 1]) for g in self._series}
+            if not vaccine.has_series:
+                self.walks.append(VirtualWalk(len(self.walks) + 1, g, 0, None, g))
+            for unit in (unit for unit in units if unit.g == g):
+                for k, series in enumerate(unit.series):
+                    self.walks.append(VirtualWalk(len(self.walks) + 1, g, k, series, unit.u))
+        self._series: dict[int, list[VirtualWalk]] = {}  # walk units -> their walks
+        for w in self.walks:
+            if w.series is not None:
+                self._series.setdefault(w.u, []).append(w)
+        self._limit = {unit.u: unit.limit for unit in units if unit.u in self._series}
+        self._walked_groups = sorted({w.g for w in self.walks if w.series is not None})
         self.R = radix(max(self._limit.values(), default=0))
         self._prefix: dict[int, str] = {}  # virtual walk -> SQL of its prefix (a_g_k)
         self._fast_sql: dict[int, str] = {}  # virtual walk -> SQL of its fast-path integer
-        for walks in self._series.values():
-            for w in walks:
+        fast_units = [u for u in self._series if self.antigens.rep(u) == u]  # antigens of one shape: one walk
+        for u in fast_units:
+            for w in self._series[u]:
                 self._fast_sql[w.v] = self._fast_walk(w)
-        self._choice = {g: self._choice_sql(g) for g, walks in self._series.items() if len(walks) > 1}
+        self._choice = {u: self._choice_sql(u) for u in fast_units if len(self._series[u]) > 1}
         # the groups whose valid doses the predicates read, when the fast path can give them (below)
         gs = self._walk_groups() if self.datalog.uses_walk() else []
         self._valid_groups = gs if ("invalid" not in self.datalog.walk_relations()
@@ -218,6 +232,7 @@ class CompiledQuery:
             "CREATE TEMP TABLE vx_invalid(c0, c1, c2, c3, UNIQUE(c0, c1, c2, c3))",
             "CREATE TEMP TABLE vx_walk(sid, g, v, i, c, n, t, r, chunk, vs)",
             "CREATE TEMP TABLE vx_wsum(sid, g, v, n, vs, done, PRIMARY KEY (sid, g)) WITHOUT ROWID",
+            "CREATE TEMP TABLE vx_comb(cs, cg, cd, cj, cp, cr, cn, PRIMARY KEY (cs, cg, cd)) WITHOUT ROWID",
             "CREATE TEMP TABLE vx_result(sid PRIMARY KEY, slow"
             + "".join(f", o_{g}, n_{g}" for g in range(1, len(self.vaccines) + 1)) + ") WITHOUT ROWID",
         ]
@@ -252,7 +267,7 @@ class CompiledQuery:
         sources = self.sources(mode)
         out = [Step("sql", f"DELETE FROM {t}") for t in
                ("vx_birth", "vx_exm", "vx_dose", "vx_relevant", "vx_forced", "vx_valid", "vx_invalid",
-                "vx_walk", "vx_wsum", "vx_slow", "vx_result")]
+                "vx_walk", "vx_wsum", "vx_comb", "vx_slow", "vx_result")]
         ages = "".join(f", {sql_add('julianday(birth_date)', m, d)}" for (m, d) in self.ages)
         out.append(Step("sql", f"INSERT INTO vx_birth SELECT birth_date, {sql_key_of_text('birth_date')}{ages} "
                                f"FROM students WHERE {F('student_id')} GROUP BY birth_date", "birth dates"))
@@ -302,6 +317,7 @@ class CompiledQuery:
                                        f"{chunk_id('w.chunk', '1', self.wide, self.catalog.width)}, x.name "
                                        f"FROM vx_walk w {chosen} JOIN vx_group v ON v.g = w.g "
                                        "JOIN vx_reason x ON x.code = w.r WHERE w.r <> 0"))
+                out += [Step("sql", sql) for sql in self.antigens.relation_statements(gs)]  # groups with antigens
             out.append(Step("sql", "DELETE FROM vx_walk"))
             out.append(Step("sql", "DELETE FROM vx_wsum"))
             for stratum in program.strata:
@@ -351,7 +367,7 @@ class CompiledQuery:
         return [
             Step("sql", "DELETE FROM vx_slow"),
             Step("sql", "INSERT INTO vx_slow SELECT sid FROM vx_result WHERE slow"),
-            *(Step("sql", sql, "exact walk") for sql in self.walk_statements("slow", list(self._series))),
+            *(Step("sql", sql, "exact walk") for sql in self.walk_statements("slow", self._walked_groups)),
             Step("sql", "INSERT OR REPLACE INTO vx_result " + self.main_sql("slow", walked=True), "rules (walked)"),
         ]
 
@@ -363,7 +379,8 @@ class CompiledQuery:
         F = student_filter(mode)
         E = lit(self.E)
         key = products_pass.resolution_key(self.catalog, "d")
-        chunk = f"{day_chunk('d.date')} || m.pcode" + (f" || {pad_id('d.dose_id')}" if with_ids else "")
+        narrow = f"{day_chunk('d.date')} || m.pcode"
+        wide = f"{narrow} || {pad_id('d.dose_id')}"
         columns = [("sid", "s.student_id"), ("birth", "s.birth_date")]
         joins = []
         if extras:
@@ -382,7 +399,12 @@ class CompiledQuery:
                       "LEFT JOIN vx_exm e ON e.sid = s.student_id",
                       "LEFT JOIN vx_forced f ON f.sid = s.student_id"]
         for g in (groups or range(1, len(self.vaccines) + 1)):
+            chunk = wide if with_ids else narrow
             columns.append((f"s_{g}", f"group_concat({chunk}, '') FILTER (WHERE m.g = {g})"))
+            for unit in self.antigens.groups.get(g, ()) if with_ids else ():  # an antigen's products (exact walk)
+                if unit.pids is not None:
+                    only_its = f"m.g = {g} AND m.pid IN ({', '.join(map(str, unit.pids))})" if unit.pids else "0"
+                    columns.append((f"s_{unit.u}", f"group_concat({chunk}, '') FILTER (WHERE {only_its})"))
             if id_strings:
                 columns.append((f"i_{g}", f"group_concat({pad_id('d.dose_id')}, '') FILTER (WHERE m.g = {g})"))
         if extras:
@@ -393,9 +415,23 @@ class CompiledQuery:
         return columns, ("FROM students s\n" + "\n".join(joins)
                          + f"\nWHERE {F('s.student_id')}\nGROUP BY s.student_id")
 
-    def stage_a(self, mode: str, with_ids: bool = False, groups=None, extras: bool = True) -> str:
+    def stage_a(self, mode: str, with_ids: bool = False, groups=None, extras: bool = True, strings=None) -> str:
+        """Stage A as one SELECT (``strings``: keep only these chunk strings)."""
         columns, rest = self.stage_a_parts(mode, with_ids, groups, extras)
+        if strings is not None:
+            columns = [(name, expr) for name, expr in columns if not name.startswith("s_") or name in strings]
         return f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in columns)}\n{rest}"
+
+    # ---- walk units (:mod:`.antigens`) ------------------------------------------------------------------
+
+    def _string(self, u: int) -> str:
+        """The chunk string walk unit u walks in the exact walk (``s_g`` for a group walked as its own
+        antigen); in the fast path every unit walks its group's ``s_g`` (:mod:`.antigens`)."""
+        return self.antigens.string(u) if u in self.antigens.units else f"s_{u}"
+
+    def _g(self, u: int) -> int:
+        """The group of walk unit u."""
+        return self.antigens.units[u].g
 
     # ---- the fast path ----------------------------------------------------------------------------------
 
@@ -415,9 +451,9 @@ class CompiledQuery:
         return lambda shift: key_of_number(f"CAST(strftime('%Y%m%d', {jd}{-shift:+d}) AS INTEGER)")
 
     def _chunk(self, g: int, i: int) -> tuple[DateExpr, str]:
-        """Dose chunk i of group g in the fast path: (date, group code) over the chunk as an integer
+        """Dose chunk i of walk unit g in the fast path: (date, group code) over the chunk as an integer
         ``x_g_i`` (day number and group code), decoded in the first layer."""
-        x = f"x_{g}_{i}"
+        x = f"x_{self._g(g)}_{i}"
         jd = self._jd_of(x)
         return DateExpr(jd=jd, keyer=self._keyer(jd)), self._pid_of(x)
 
@@ -438,15 +474,15 @@ class CompiledQuery:
                       lambda k: self._chunk(g, position(k))[1], before, i - 1)
 
     def _judged_suffix(self, g: int, a: str, i: int, failed: tuple) -> Judged:
-        """Dose chunk a + i of group g, where the first a doses failed series dose 1 (the prefix, column
+        """Dose chunk a + i of walk unit g, where the first a doses failed series dose 1 (the prefix, column
         ``a``) and chunks a+1 .. a+i-1 are valid except a + ``failed``: decoded from the string."""
-        W, pw = self.width, self.catalog.width
+        W, pw, s = self.width, self.catalog.width, f"s_{self._g(g)}"
 
         def chunk(m: int) -> tuple[DateExpr, str]:
             index = f"({a}+{m})"
-            day = chunk_day(f"s_{g}", index, W)
+            day = chunk_day(s, index, W)
             keyer = self._keyer(day)
-            return DateExpr(jd=day, keyer=keyer), chunk_pid(f"s_{g}", index, W, pw)
+            return DateExpr(jd=day, keyer=keyer), chunk_pid(s, index, W, pw)
 
         def position(k: int) -> int:
             for f in failed:
@@ -469,21 +505,21 @@ class CompiledQuery:
         (:mod:`.series`). The prefix a (doses failing series dose 1 before anything happens) is a
         column of the layer before; a walk without one starts at chunk 1 (x columns), one with a
         prefix reads its chunks from the string at a + i."""
-        g, R = w.g, self.R
-        last = self._limit[g] + 1  # decoded chunks
+        u, g, R = w.u, w.g, self.R
+        last = self._limit[u] + 1  # decoded chunks
         opened = R ** 4
-        checks = SeriesChecks(w.series, g, self.catalog, self.reasons, self._age_column)
+        checks = SeriesChecks(w.series, w.g, self.catalog, self.reasons, self._age_column)
         for max_skips in range(MAX_SKIP_EVENTS, -1, -1):  # the most skip events within the text budget
-            tree = fast_tree_sql(checks, lambda i, F: self._judged_fast(g, i, F), f"c_{g}", R, opened, max_skips)
+            tree = fast_tree_sql(checks, lambda i, F: self._judged_fast(u, i, F), f"c_{g}", R, opened, max_skips)
             if len(tree) <= TREE_BUDGET or max_skips == 0:
                 break
-        prefix = prefix_sql(checks, lambda i, F: self._judged_fast(g, i, F), f"c_{g}", last)
+        prefix = prefix_sql(checks, lambda i, F: self._judged_fast(u, i, F), f"c_{g}", last)
         unchosen = self._never_chosen(w)
         if prefix == "0":
             return tree if unchosen == "0" else f"(CASE WHEN {unchosen} THEN 0 ELSE {tree} END)"
-        a = f"a_{g}_{w.k}"
+        a = f"a_{u}_{w.k}"
         self._prefix[w.v] = prefix if unchosen == "0" else f"(CASE WHEN {unchosen} THEN 0 ELSE {prefix} END)"
-        shifted = fast_tree_sql(checks, lambda i, F: self._judged_suffix(g, a, i, F), f"(c_{g} - {a})", R, opened,
+        shifted = fast_tree_sql(checks, lambda i, F: self._judged_suffix(u, a, i, F), f"(c_{g} - {a})", R, opened,
                                 max_skips)
         complete = R * R if checks.limit == 0 else 0
         first = tree if unchosen == "0" else f"(CASE WHEN {unchosen} THEN 0 ELSE {tree} END)"
@@ -491,7 +527,7 @@ class CompiledQuery:
                 f"WHEN {a} >= c_{g} THEN {complete} + {R ** 3} * {a} ELSE {shifted} + {R ** 3} * {a} END)")
 
     def _never_chosen(self, w: VirtualWalk, birth: DateExpr | None = None) -> str:
-        """SQL 0/1: the group cannot choose series w for this student, whatever the doses: it starts
+        """SQL 0/1: the unit cannot choose series w for this student, whatever the doses: it starts
         ``from age A`` and the student is younger than A on E (so younger at any dose the walk sees:
         never a candidate) while another series is a candidate whatever the doses (no ``from age``,
         and no ``before age B`` or the student younger than B on E). Its walk is then not needed."""
@@ -503,23 +539,25 @@ class CompiledQuery:
             return compare_shift(E, "<", birth, *months_days(duration))
 
         always = [younger(u.series.start_before) if u.series.start_before is not None else "1"
-                  for u in self._series[w.g] if u is not w and u.series.start_from is None]
+                  for u in self._series[w.u] if u is not w and u.series.start_from is None]
         return all_of([younger(w.series.start_from), any_of(always)])
 
     def _fast_name(self, w: VirtualWalk) -> str:
-        """The column of a virtual walk's fast-path integer: ``wk_g`` when it is the group's only series
-        (then it is also the group's), ``wv_g_k`` when the group chooses among several."""
-        return f"wk_{w.g}" if len(self._series[w.g]) == 1 else f"wv_{w.g}_{w.k}"
+        """The column of a virtual walk's fast-path integer: ``wk_u`` when it is its unit's only series
+        (then it is also the unit's), ``wv_u_k`` when the unit chooses among several."""
+        return f"wk_{w.u}" if len(self._series[w.u]) == 1 else f"wv_{w.u}_{w.k}"
 
-    def _valid_chunk(self, g: int, wk: str, k: int | str) -> str:
-        """The chunk (as an integer) of valid dose k (a number, or SQL such as n) of a fast-path integer."""
+    def _valid_chunk(self, u: int, wk: str, k: int | str) -> str:
+        """The chunk (as an integer) of valid dose k (a number, or SQL such as n) of a fast-path integer
+        of walk unit u."""
         _, j, _, a = fast_parts(wk, self.R)
         W = self.width
         index = f"({a} + {k} + ({j} BETWEEN 1 AND {k}))"
-        return f"CAST(substr(s_{g}, ({index}-1)*{W}+1, {W}) AS INTEGER)"
+        return f"CAST(substr(s_{self._g(u)}, ({index}-1)*{W}+1, {W}) AS INTEGER)"
 
-    def _choice_sql(self, g: int) -> str:
-        """``wk_g`` of a group with several series: the fast-path integer of the chosen one."""
+    def _choice_sql(self, u: int, indexed: bool = False) -> str:
+        """``wk_u`` of a walk unit with several series: the fast-path integer of the chosen one
+        (``indexed``: plus ``R^5 * k``, k the chosen series' place in the unit)."""
         R = self.R
         E = DateExpr.constant(self.as_of)
         birth = DateExpr(key="bk")
@@ -528,33 +566,44 @@ class CompiledQuery:
             return compare_shift(E, ">=", birth, *months_days(duration))
 
         scores, arms = [], []
-        for w in self._series[g]:
+        for w in self._series[u]:
             wk = self._fast_name(w)
             n, _, complete, _ = fast_parts(wk, R)
-            first = self._jd_of(self._valid_chunk(g, wk, 1))
+            first = self._jd_of(self._valid_chunk(u, wk, 1))
             scores.append(choice_score(w.series, w.k, n, complete, first, self._age_column, e_at_least))
-            arms.append(f"WHEN {255 - w.k} THEN {wk}")
+            arms.append(f"WHEN {255 - w.k} THEN {wk}" + (f" + {R ** 5 * w.k}" if indexed and w.k else ""))
         return f"(CASE max({', '.join(scores)}) % 256 {' '.join(arms)} END)"
+
+    def _units_of(self, groups) -> list[int]:
+        """The walk units of these groups the fast path walks (a representative for antigens of the
+        same shape), in order."""
+        wanted = set(groups)
+        return [u for u, walks in self._series.items() if walks[0].g in wanted and self.antigens.rep(u) == u]
+
+    def _count_columns(self, groups) -> list[tuple[str, str]]:
+        """``c_g``: the doses counting toward each group (its chunk string's length)."""
+        return [(f"c_{g}", f"coalesce(length(s_{g}), 0) / {self.width}") for g in groups]
 
     def main_sql(self, mode: str, walked: bool = False) -> str:
         """One row per student: ``sid, slow, o_1, n_1, ...`` (decision code and valid doses per group)."""
         G = len(self.vaccines)
-        W = self.width
         columns, rest = self.stage_a_parts(mode)
         if walked:
             inner = f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in columns)}\n{rest}"
             columns = [(name, f"a.{name}") for name, _ in columns]
-            for g in self._series:
-                columns += [(f"wn_{g}", f"w{g}.n"), (f"wvs_{g}", f"w{g}.vs"), (f"wd_{g}", f"w{g}.done")]
-            joins = "".join(f"\nLEFT JOIN vx_wsum w{g} ON w{g}.sid = a.sid AND w{g}.g = {g}" for g in self._series)
+            for u in self._series:
+                columns += [(f"wn_{u}", f"w{u}.n"), (f"wvs_{u}", f"w{u}.vs"), (f"wd_{u}", f"w{u}.done")]
+            joins = "".join(f"\nLEFT JOIN vx_wsum w{u} ON w{u}.sid = a.sid AND w{u}.g = {u}" for u in self._series)
             rest = f"FROM (\n{inner}\n) a{joins}"
         if not walked:
             layers, slow = self._fast_layers([g for g in range(1, G + 1) if g not in self._valid_groups])
             if self._valid_groups:  # computed before the predicates (valid_steps)
-                layers[0] += [(f"c_{g}", f"coalesce(length(s_{g}), 0) / {W}") for g in self._valid_groups]
+                layers[0] += self._count_columns(self._valid_groups)
                 slow = f"({slow} OR coalesce(fv_open, 1))"
         else:
-            layers = [[(f"c_{g}", f"coalesce(length(s_{g}), 0) / {W}") for g in range(1, G + 1)]]
+            layers = [self._count_columns(range(1, G + 1))]
+            if self.antigens.groups:
+                layers.append(self.antigens.n_layer(walked=True))
             slow = "0"
         outputs = [("sid", "sid"), ("slow", slow)]
         for g in range(1, G + 1):
@@ -562,48 +611,58 @@ class CompiledQuery:
             outputs += [(f"o_{g}", decision), (f"n_{g}", self._n(g, walked))]
         return pipeline(columns, rest, layers, outputs)
 
-    def _fast_layers(self, groups) -> tuple[list, str]:
+    def _fast_layers(self, groups, indexed: bool = False) -> tuple[list, str]:
         """The fast path's layers for these groups over Stage A's row (decoded chunks, prefixes, walks,
-        choices), and the SQL of "the exact walk must decide" (open, or forced by a reject)."""
+        choices, the valid doses of groups with antigens), and the SQL of "the exact walk must decide"
+        (open, or forced by a reject). ``indexed``: each chosen ``wk_u`` carries the chosen series'
+        place k as ``R^5 * k`` (:mod:`.doses`)."""
         W = self.width
         groups = list(groups)
-        series = [g for g in groups if g in self._series]
-        walks = [w for g in series for w in self._series[g]]
-        decode = [(f"c_{g}", f"coalesce(length(s_{g}), 0) / {W}") for g in groups]
-        for g in series:
-            for i in range(1, self._limit[g] + 2):
+        units = self._units_of(groups)
+        walks = [w for u in units for w in self._series[u]]
+        decode = self._count_columns(groups)
+        for g in groups:  # the chunks every walk of the group reads (its antigens too: every one walks s_g)
+            chunks = max((self._limit[u] + 1 for u in units if self._g(u) == g), default=0)
+            for i in range(1, chunks + 1):
                 decode.append((f"x_{g}_{i}", f"CAST(substr(s_{g}, {(i - 1) * W + 1}, {W}) AS INTEGER)"))
         layers = [decode]
-        prefixes = [(f"a_{w.g}_{w.k}", self._prefix[w.v]) for w in walks if w.v in self._prefix]
+        prefixes = [(f"a_{w.u}_{w.k}", self._prefix[w.v]) for w in walks if w.v in self._prefix]
         if prefixes:
             layers.append(prefixes)
         if walks:
             layers.append([(self._fast_name(w), self._fast_sql[w.v]) for w in walks])
-        choices = [(f"wk_{g}", self._choice[g]) for g in series if g in self._choice]
+        choices = [(f"wk_{u}", self._choice_sql(u, indexed=True) if indexed else self._choice[u])
+                   for u in units if u in self._choice]
         if choices:
             layers.append(choices)
+        combined = self.antigens.n_layer(walked=False, groups=groups)
+        if combined:
+            layers.append(combined)
         opened = self.R ** 4
-        slow = "(" + " OR ".join(["forced"] + [f"{self._fast_name(w)} >= {opened}" for w in walks]) + ")"
+        slow = "(" + " OR ".join(["forced"] + [f"{self._fast_name(w)} >= {opened}" for w in walks]
+                                 + self.antigens.open_sql(groups)) + ")"
         return layers, slow
 
     def _n(self, g: int, walked: bool) -> str:
+        if g in self.antigens.groups:
+            return f"gn_{g}"
         if g not in self._series:
             return f"c_{g}"
-        return f"coalesce(wn_{g}, 0)" if walked else fast_parts(f"wk_{g}", self.R)[0]
+        return self.antigens.unit_n(g, walked)
 
     def _complete(self, g: int, walked: bool) -> str:
-        """``series complete`` of group g: the chosen walk's flag (docs/semantics.md)."""
+        """``series complete`` of group g: the chosen walk's flag (docs/semantics.md); with antigens,
+        every antigen's."""
+        if g in self.antigens.groups:
+            return self.antigens.complete(g, walked)
         if g not in self._series:
             return "0"
-        if not walked:
-            return fast_parts(f"wk_{g}", self.R)[2]
-        # a student walked for other groups has no row here when g has none of its doses
-        return f"coalesce(wd_{g}, {self._complete_without_doses(g)})"
+        return self.antigens.unit_complete(g, walked)
 
-    def _complete_without_doses(self, g: int) -> str:
+    def _complete_without_doses(self, u: int) -> str:
         """With no doses every walk ends at series dose 1: complete only for a series without doses,
         chosen when it may start on E, or when no series may."""
-        walks = self._series[g]
+        walks = self._series[u]
         if not any(max_valid(w.series) == 0 for w in walks):
             return "0"
         E, birth = DateExpr.constant(self.as_of), DateExpr(key="bk")
@@ -620,7 +679,8 @@ class CompiledQuery:
         return any_of([empty, not_(any_of([may_start(w.series) for w in walks]))])
 
     def _placeholders(self, sql: str, walked: bool) -> str:
-        """Put the valid-dose expressions of this variant in place of ``n_g``, ``vj_g_k``, ``vp_g_k``."""
+        """Put the valid-dose expressions of this variant in place of ``n_g``, ``sc_g``, ``vj_g_k``,
+        ``vp_g_k`` and ``vq_g_i`` (:class:`.conditions.Row`)."""
         W = self.width
 
         def chunk(g: int, k: int) -> str:
@@ -630,9 +690,21 @@ class CompiledQuery:
                 return f"CAST(substr({string}, ({index}-1)*{W}+1, {W}) AS INTEGER)"
             return self._valid_chunk(g, f"wk_{g}", self._n(g, walked) if k == 0 else k)
 
+        def jd(g: int, k: int) -> str:
+            if g in self.antigens.groups:  # group dose k: the day the last antigen got its dose k
+                return self.antigens.dose_jd(g, self._n(g, walked) if k == 0 else k, walked)
+            return self._jd_of(chunk(g, k))
+
+        def count(i: int) -> str:
+            g, products, template = self.row.valid_counts[i]
+            if walked:
+                return self.antigens.count_walked(g, self.catalog.codes_of(g, products), template)
+            return self.antigens.count_fast(g, self.catalog.codes_of(g, products), template)
+
         sql = re.sub(r"\bn_(\d+)\b", lambda m: self._n(int(m.group(1)), walked), sql)
         sql = re.sub(r"\bsc_(\d+)\b", lambda m: self._complete(int(m.group(1)), walked), sql)
-        sql = re.sub(r"\bvj_(\d+)_(\d+)\b", lambda m: self._jd_of(chunk(int(m.group(1)), int(m.group(2)))), sql)
+        sql = re.sub(r"\bvq_(\d+)\b", lambda m: count(int(m.group(1))), sql)
+        sql = re.sub(r"\bvj_(\d+)_(\d+)\b", lambda m: jd(int(m.group(1)), int(m.group(2))), sql)
         return re.sub(r"\bvp_(\d+)_(\d+)\b", lambda m: self._pid_of(chunk(int(m.group(1)), int(m.group(2)))), sql)
 
     # ---- the exact walk -----------------------------------------------------------------------------------
@@ -684,9 +756,10 @@ class CompiledQuery:
         walks = [w for w in self.walks if w.g in set(groups)]
         if not walks:
             return "SELECT 1"
-        src = self.stage_a(mode, with_ids=True, groups=sorted({w.g for w in walks}), extras=False)
+        strings = {self._string(w.u) for w in walks}
+        src = self.stage_a(mode, with_ids=True, groups=sorted({w.g for w in walks}), extras=False, strings=strings)
         pairs = " UNION ALL ".join(
-            f"SELECT sid, birth, {w.g}, {w.v}, s_{w.g} FROM src WHERE s_{w.g} IS NOT NULL"
+            f"SELECT sid, birth, {w.u}, {w.v}, {self._string(w.u)} FROM src WHERE {self._string(w.u)} IS NOT NULL"
             + ("" if (never := self._never_chosen(w, DateExpr(text="birth"))) == "0" else f" AND NOT {never}")
             for w in walks)
         counters = list(self._counters.items())
@@ -725,7 +798,7 @@ class CompiledQuery:
             return compare_shift(E, ">=", birth, *months_days(duration))
 
         arms, done_arms = [], []
-        for g, walks in self._series.items():
+        for walks in self._series.values():
             for w in walks:
                 complete = f"({complete_after} > {max_valid(w.series)})"
                 done_arms.append(f"WHEN {w.v} THEN {complete}")
@@ -746,18 +819,22 @@ class CompiledQuery:
                 f"max({score}) AS score FROM vx_walk w{joins} WHERE w.i = w.c GROUP BY w.sid, w.g)")
 
     def walk_statements(self, mode: str, groups) -> list[str]:
-        """The exact walk of these groups into ``vx_walk``, and the chosen walk of each (student, group)
-        into ``vx_wsum``."""
-        return ["DELETE FROM vx_walk", "DELETE FROM vx_wsum", self.walk_sql(mode, groups), self._choose]
+        """The exact walk of these groups into ``vx_walk``, and the chosen walk of each (student, walk
+        unit) into ``vx_wsum``; the groups with antigens among them get their doses' verdicts in
+        ``vx_comb`` (:meth:`.antigens.Antigens.comb_statements`)."""
+        return (["DELETE FROM vx_walk", "DELETE FROM vx_wsum", self.walk_sql(mode, groups), self._choose]
+                + self.antigens.comb_statements(mode, groups))
 
-    def doses_sql(self, mode: str) -> str:
-        """Per dose and group (from the chosen walks in ``vx_walk``), then the unresolved doses, in result
-        order: ``sid, g, dose_id, date, cvx, pid, r, number`` (``g`` NULL for an unresolved dose)."""
+    def doses_sql(self, mode: str, fast: str | None = None) -> str:
+        """Per dose and group (from the chosen walks in ``vx_walk``, and ``fast``: rows of the same
+        form from :mod:`.doses`), then the unresolved doses, in result order: ``sid, g, dose_id, date,
+        cvx, pid, r, number`` (``g`` NULL for an unresolved dose)."""
         WW, pw = self.wide, self.catalog.width
         E = lit(self.E)
         F = student_filter(mode)
         key = products_pass.resolution_key(self.catalog, "d")
         dose_id = chunk_id("w.chunk", "1", WW, pw)
+        antigens = self.antigens.listing_sql()  # the groups with antigens: their doses' combined verdicts
         return (
             "SELECT sid, g, dose_id, date, cvx, pid, r, number FROM ("
             f"SELECT w.sid AS sid, w.g AS g, {dose_id} AS dose_id, date({chunk_day('w.chunk', '1', WW)}) AS date,"
@@ -765,12 +842,21 @@ class CompiledQuery:
             f" CASE WHEN w.r = 0 THEN w.n + 1 END AS number, w.i AS pos"
             f" FROM vx_walk w JOIN vx_wsum k ON k.sid = w.sid AND k.g = w.g AND k.v = w.v"
             f" JOIN doses d ON d.dose_id = {dose_id}"
+            + (f" WHERE w.g <= {len(self.vaccines)} UNION ALL {antigens}" if antigens else "")
+            + (f" UNION ALL {fast}" if fast else "") +
             " UNION ALL "
             "SELECT d.student_id, NULL, d.dose_id, d.date, d.cvx, NULL, NULL, NULL, 0 FROM doses d"
             f" WHERE d.date <= {E} AND {F('d.student_id')} AND NOT EXISTS"
             f" (SELECT 1 FROM vx_resolve r WHERE r.rkey = {key})"
             ") ORDER BY sid, coalesce(g, 1e9), pos, date, dose_id"
         )
+
+    @cached_property
+    def fast_doses(self):
+        """The dose listing from the fast path (:mod:`.doses`)."""
+        from .doses import FastDoses
+
+        return FastDoses(self)
 
     @cached_property
     def sql(self) -> str:

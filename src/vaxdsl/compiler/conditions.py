@@ -44,6 +44,9 @@ class Row:
         self.aggregates: dict[str, str] = {}  # Stage A expression -> column
         self.valid_dates: set[tuple[int, int]] = set()  # (g, k); k = 0: last valid dose
         self.valid_pids: set[tuple[int, int]] = set()
+        # counts of valid doses of some products in a group with antigens: (g, products, age test with
+        # "{JD}" for the dose's julian day, or None); placeholder vq_<index>
+        self.valid_counts: list[tuple[int, tuple[str, ...], str | None]] = []
 
     def age(self, duration) -> str:
         key = months_days(duration) if not isinstance(duration, tuple) else duration
@@ -65,6 +68,13 @@ class Row:
         self.valid_pids.add((g, k))
         return f"vp_{g}_{k}"
 
+    def valid_count(self, g: int, products, age_template: str | None) -> str:
+        """``QTY valid doses of P`` in group g with antigens: its doses' own verdicts (a placeholder)."""
+        key = (g, tuple(products), age_template)
+        if key not in self.valid_counts:
+            self.valid_counts.append(key)
+        return f"vq_{self.valid_counts.index(key)}"
+
 
 class GroupConditions:
     """Compiles the conditions of one vaccine group."""
@@ -74,7 +84,8 @@ class GroupConditions:
         self.vaccine = vaccine
         self.g = g
         self.call_sql = call_sql  # ast.Call -> SQL 0/1
-        self.series = vaccine.series  # a tuple: empty when the group has no series
+        self.has_series = vaccine.has_series  # its own or its antigens'
+        self.antigens = bool(vaccine.antigens)
         self.limit = group_limit(vaccine)
         self.E = DateExpr.constant(row.as_of)
         self.birth = DateExpr(key="bk")
@@ -137,7 +148,7 @@ class GroupConditions:
         if isinstance(c, ast.Exempt):
             return self.exempt(c.kinds)
         if isinstance(c, ast.SeriesComplete):
-            return f"sc_{self.g}" if self.series else "0"  # placed by CompiledQuery._placeholders
+            return f"sc_{self.g}" if self.has_series else "0"  # placed by CompiledQuery._placeholders
         if isinstance(c, ast.EffectiveDate):
             return "1" if _compare(self.row.as_of, c.op, c.value) else "0"
         if isinstance(c, ast.Call):
@@ -186,8 +197,12 @@ class GroupConditions:
         g = self.g
         pids = self.row.catalog.pids_of(c.products) if c.products else None
         if pids is None and c.age is None:
-            counted = f"n_{g}" if (c.valid or not self.series) else f"c_{g}"
-        elif c.valid and self.series:
+            counted = f"n_{g}" if (c.valid or not self.has_series) else f"c_{g}"
+        elif c.valid and self.antigens and pids is not None:
+            # the doses themselves, each valid when every antigen walking it finds it valid
+            template = self.at_age("{JD}", c.age, tolerance) if c.age is not None else None
+            counted = self.row.valid_count(g, c.products, template)
+        elif c.valid and self.has_series:
             terms = []
             for k in range(1, (self.limit or 0) + 1):
                 parts = [f"n_{g} >= {k}"]

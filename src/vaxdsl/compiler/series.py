@@ -115,10 +115,12 @@ def max_valid(series: ast.Series) -> int:
 
 
 def group_limit(vaccine: ast.Vaccine) -> int | None:
-    """The most valid doses any series of the group can reach (None: no series, every dose valid)."""
-    if not vaccine.series:
+    """The most valid doses the group can have (None: no series, every dose valid): the most any
+    series can reach; with antigens, the antigen whose best is least (docs/semantics.md, "Antigens")."""
+    if not vaccine.has_series:
         return None
-    return max(max_valid(series) for series in vaccine.series)
+    return min(max((max_valid(series) for series in antigen.series), default=0)
+               for antigen in vaccine.walked_antigens)
 
 
 class Reasons:

@@ -209,7 +209,7 @@ def walk(vaccine: ast.Vaccine, doses: list[KnownDose], birth: date, as_of: date,
         verdicts = tuple(Verdict(known, True, None, index, index) for index, known in enumerate(doses, start=1))
         return GroupWalk((), verdicts, tuple(known.dose.date for known in doses))
     antigen_walks = tuple(walk_antigen(antigen, doses, birth, as_of, rejected, skip_holds) for antigen in antigens)
-    if len(antigen_walks) == 1:
+    if not vaccine.antigens:  # the group walked as its own antigen, over all its doses
         verdicts = antigen_walks[0].chosen.verdicts
         return GroupWalk(antigen_walks, verdicts, tuple(v.known.dose.date for v in verdicts if v.valid))
     return GroupWalk(antigen_walks, combine(antigen_walks, doses), group_dose_dates(antigen_walks))
