@@ -175,7 +175,7 @@ def test_minnesota_thresholds_and_labels():
     ruleset = load("minnesota").ruleset
     found = boundaries.thresholds(ruleset)
     texts = {(t.vaccine, t.source, t.text): t.offsets for t in found}
-    assert texts[("MMR", "series", "dose 1 min age 12 months - 4 days")] == (-5, -4, 0)
+    assert texts[("MMR", "series 'Measles 2-dose series'", "dose 1 min age 12 months - 4 days")] == (-5, -4, 0)
     assert texts[("DTaP", "rule 'KG, 4 shots Compliant'", "dose 4 at age >= 4 years")] == (-5, -4, 0)
     assert texts[("DTaP", "rule 'KG, 3 doses In Grace Period'", "since last dose < 6 months")] == (0, 3, 4)
     assert texts[("HepB", "rule '2 doses In Grace Period'", "since last dose <= 112 days")] == (-1, 0, 1)
@@ -204,8 +204,8 @@ def test_the_command_writes_files_that_snapshot_record_accepts(tmp_path, capsys)
     assert written > 500
     assert f"for {written} case(s) in 10 file(s)" in capsys.readouterr().out
     snapshot_text = (out / ".vaxdsl-snapshot.txt").read_text(encoding="utf-8")
-    assert ("mmr.toml | series: dose 1 min age 12 months - 4 days: dose 1 at 12 months - 5 days [fails] | MMR | "
-            "dose ") in snapshot_text
+    assert ("mmr.toml | series 'Measles 2-dose series': dose 1 min age 12 months - 4 days: dose 1 at 12 months "
+            "- 5 days [fails] | MMR | dose ") in snapshot_text
     # every case read and ran: no case is an error
     assert not [line for line in snapshot_text.splitlines() if " | ERROR | " in line and not line.startswith("#")]
 
@@ -226,9 +226,11 @@ def test_minnesota_series_points_behave_as_labelled(tmp_path):
             evaluation = run_case(ruleset, case, evaluate_student).evaluation
             # judged in the walk of the series the threshold belongs to (another may be chosen)
             walk = next(g.walk for g in evaluation.groups if g.vaccine == group)
-            if series_name != walk.walks[0].series.name:
+            # each antigen's default series (the group's own, when it has no antigens)
+            default = next((a.walks[0] for a in walk.antigens if a.walks[0].series.name == series_name), None)
+            if default is None:
                 continue  # the schedule is built for the default series' minimums
-            verdicts = walk.walks[0].verdicts
+            verdicts = default.verdicts
             if [v.target for v in verdicts[:k]] != list(range(1, k + 1)):
                 continue  # a `skip` moved the schedule off the dose numbers: not a point of this test
             assert all(v.valid for v in verdicts[:k - 1]), case.name

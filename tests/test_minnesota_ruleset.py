@@ -361,18 +361,21 @@ def cdsi_series(antigen: str, name: str) -> list[ET.Element]:
 
 
 def named_series(group: ast.Vaccine, group_id: str):
-    """(CDSi series name, our series, is it the group's default) for each series of the group: a
-    series is named as CDSi names it; the first may be unnamed (then it is SERIES' one)."""
-    for index, series in enumerate(group.series):
-        yield series.name or SERIES[group_id][1], series, index == 0
+    """(CDSi antigen, CDSi series name, our series, is it the antigen's default) for each series of the
+    group: a series is named as CDSi names it; the first may be unnamed (then it is SERIES' one). A
+    group with antigens names them as CDSi does (MMR: Measles, Mumps, Rubella)."""
+    for antigen in group.walked_antigens:
+        cdsi_antigen = antigen.name if group.antigens else SERIES[group_id][0]
+        for index, series in enumerate(antigen.series):
+            yield cdsi_antigen, series.name or SERIES[group_id][1], series, index == 0
 
 
 @pytest.mark.parametrize("group_id", list(SERIES))
 def test_series_minimum_ages_intervals_and_maximum_ages_follow_cdsi(groups, group_id):
-    antigen, default_name, default_exceptions = SERIES[group_id]
-    assert groups[group_id].series
-    assert groups[group_id].series[0].name in ("", default_name), "the CDSi default series comes first"
-    for name, series, default in named_series(groups[group_id], group_id):
+    _antigen, default_name, default_exceptions = SERIES[group_id]
+    assert groups[group_id].has_series
+    assert groups[group_id].all_series[0].name in ("", default_name), "the CDSi default series comes first"
+    for antigen, name, series, default in named_series(groups[group_id], group_id):
         interval_exceptions = default_exceptions if default or group_id == "DTaP" else {}
         cdsi_doses = cdsi_series(antigen, name)
         select = cdsi_series_element(antigen, name).find("selectSeries")
@@ -402,6 +405,19 @@ def test_series_minimum_ages_intervals_and_maximum_ages_follow_cdsi(groups, grou
             assert actual == [e for e in expected if e[1] is not None], f"{where}: intervals"
 
 
+def test_mmr_antigens_walk_the_products_cdsi_maps_to_them(groups, state):
+    """Each MMR antigen names exactly the group's products whose CVX code CDSi's cvxToAntigenMap
+    associates with that antigen."""
+    cvx_map = {}
+    for entry in _xml("ScheduleSupportingData.xml").find("cvxToAntigenMap"):
+        cvx_map[int(entry.findtext("cvx"))] = {a.findtext("antigen") for a in entry.findall("association")}
+    in_group = [p for p in state.products if "MMR" in p.vaccines]
+    assert [antigen.name for antigen in groups["MMR"].antigens] == ["Measles", "Mumps", "Rubella"]
+    for antigen in groups["MMR"].antigens:
+        expected = {p.id for p in in_group if antigen.name in cvx_map.get(ast.cvx_key(p.cvx), set())}
+        assert set(antigen.products) == expected, antigen.name
+
+
 @pytest.mark.parametrize("group_id", [g for g in SERIES if g != "MMR"])
 def test_allow_lines_follow_cdsi_allowable_vaccines(groups, state, group_id):
     """Each product an `allow` line names is an allowable vaccine of that dose in CDSi, with CDSi's
@@ -413,7 +429,7 @@ def test_allow_lines_follow_cdsi_allowable_vaccines(groups, state, group_id):
     in_group = {ast.cvx_key(p.cvx) for p in state.products if group_id in p.vaccines}
     catch_up = {"Td_adsorbed", "Td_preservative_free", "Tdap_vaccine", "Td_adult", "Td_unspecified",
                 "Td_adsorbed_preservative_free"}
-    for name, series, default in named_series(groups[group_id], group_id):
+    for _antigen, name, series, default in named_series(groups[group_id], group_id):
         for dose, cdsi in zip(series.doses, cdsi_series(antigen, name)):
             where = f"{group_id} {name} dose {dose.number}"
             # a preferable vaccine is allowable too (the HepB adolescent series lists Recombivax only so)
@@ -437,12 +453,21 @@ def test_allow_lines_follow_cdsi_allowable_vaccines(groups, state, group_id):
             assert set(allowable) & in_group <= allowed, f"{where}: CDSi-allowable products left out"
 
 
+def test_polio_takes_cdsis_standard_series_in_their_order_of_preference(groups):
+    """All five standard Polio series (4-dose, 5-dose, adult catch-up, fIPV, fIPV secondary), in
+    CDSi's seriesPreference order: on a tie the walk takes the series declared first."""
+    root = _xml("AntigenSupportingData-Polio.xml")
+    standard = sorted((int(series.find("selectSeries").findtext("seriesPreference")), series.findtext("seriesName"))
+                      for series in root.findall("series") if series.findtext("seriesType") == "Standard")
+    assert [series.name for series in groups["Polio"].series] == [name for _, name in standard]
+
+
 def test_live_vaccines_are_spaced_by_a_predicate(groups, state):
     names = {clause.name for clause in state.predicates}
     for group_id in ("MMR", "Varicella"):
-        rejects = groups[group_id].rejects
-        assert [r.reason for r in rejects] == ["live_virus_conflict"], group_id
-        assert rejects[0].call.name in names
+        for series in groups[group_id].all_series:  # each MMR antigen's series too
+            assert [r.reason for r in series.rejects] == ["live_virus_conflict"], group_id
+            assert series.rejects[0].call.name in names
     assert "hepb_adolescent_two_dose" in names
 
 

@@ -173,7 +173,7 @@ def thresholds(ruleset: ast.Ruleset) -> list[Threshold]:
 
 
 def _series_thresholds(vaccine: ast.Vaccine):
-    for series in vaccine.series:
+    for series in vaccine.all_series:
         yield from _thresholds_of_series(vaccine, series)
 
 
@@ -391,7 +391,7 @@ class _Builder:
     def __init__(self, ruleset: ast.Ruleset, vaccine: ast.Vaccine, as_of: date, series: ast.Series | None = None):
         self.ruleset, self.vaccine, self.as_of = ruleset, vaccine, as_of
         # the schedule follows the series the threshold belongs to, else the default (first) one
-        self.series = series or (vaccine.series[0] if vaccine.series else None)
+        self.series = series or (vaccine.all_series[0] if vaccine.has_series else None)
         self.products = {}
         for product in ruleset.products:
             self.products.setdefault(product.id, product)
@@ -622,6 +622,8 @@ class _Builder:
             pool = in_window or [name for allow in dose.allows for name in allow.products]
         else:
             pool = [p.id for p in self.ruleset.products if self.vaccine.id in p.vaccines]
+            # with antigens, a product every antigen walks (MMR rather than measles alone) tests them all
+            pool = [name for name in pool if all(a.walks(name) for a in self.vaccine.walked_antigens)] or pool
         pool = [name for name in dict.fromkeys(pool) if name in self.products]
         preferred = [name for name in pool if name in context.products]
         pool = preferred or pool
@@ -715,7 +717,7 @@ def generate(ruleset: ast.Ruleset, as_of: date = DEFAULT_AS_OF) -> dict[str, str
         if not found:
             continue
         builders = {None: _Builder(ruleset, vaccine, as_of)}
-        for series in vaccine.series:
+        for series in vaccine.all_series:
             builders[id(series)] = _Builder(ruleset, vaccine, as_of, series)
         cases, names = [], set()
         for threshold in found:
