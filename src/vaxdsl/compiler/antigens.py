@@ -36,7 +36,7 @@ import attrs
 
 from .. import ast
 from .series import chunk_day, chunk_id, chunk_pid, fast_parts, max_valid
-from .sql import all_of, lit, member
+from .sql import all_of, lit, member, student_filter
 
 UNIT_KEY = 4096  # > every reason code and dose number: u * UNIT_KEY + x orders by unit first
 
@@ -237,7 +237,6 @@ class Antigens:
         """Fill ``vx_comb`` for these groups (those with antigens among them) from the exact walk's
         chosen rows in ``vx_walk``/``vx_wsum``, and the doses of products no antigen names."""
         from . import products as products_pass
-        from . import student_filter
 
         groups = [g for g in groups if g in self.groups]
         if not groups:

@@ -110,3 +110,20 @@ def pipeline(base_columns: list[tuple[str, str]], base_from: str, layers: list[l
     joined = ",\n".join(ctes)
     return (f"WITH {joined}\n"
             f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in outputs)}\nFROM vx_l{len(plans)}")
+
+
+def student_filter(mode: str):
+    """The students a statement covers, as a test on a student id column: ``all``, ``range``
+    (``:lo <= id < :hi``, one worker's share), ``list`` (``vx_sel``), ``slow`` and ``open`` (the
+    students the fast path sent to the exact walk)."""
+    if mode == "all":
+        return lambda column: "1"
+    if mode == "range":
+        return lambda column: f"({column} >= :lo AND {column} < :hi)"
+    if mode == "list":
+        return lambda column: f"{column} IN (SELECT sid FROM vx_sel)"
+    if mode == "slow":
+        return lambda column: f"{column} IN (SELECT sid FROM vx_slow)"
+    if mode == "open":
+        return lambda column: f"{column} IN (SELECT sid FROM vx_open)"
+    raise ValueError(f"unknown student filter mode {mode!r}")
