@@ -113,18 +113,36 @@ def test_a_product_no_antigen_names_is_not_allowable():
     assert verdicts(evaluation) == [("2021-02-01", 38, False, "not_allowable", None)]
 
 
-def test_a_count_of_products_counts_the_doses_themselves():
-    # Two MMR doses and a third measles-only: measles is past its series (the single is extraneous),
-    # so the group is complete by "complete"; with the third dose an MMR, "two MMR doses" would
-    # count it as a valid MMR dose... it is extraneous for all three, so still 2.
+def test_a_dose_past_every_antigens_series_is_extraneous():
+    # Two MMR doses complete every antigen; a third, measles-only dose is measles' extraneous dose 3.
     _, evaluation = evaluate([("2021-02-01", 3), ("2021-03-01", 3), ("2021-04-01", 5)])
     assert [v[2:4] for v in verdicts(evaluation)] == [(True, None), (True, None), (False, "extraneous")]
     assert (group(evaluation).status, group(evaluation).rule) == ("compliant", "complete")
-    # Mumps alone twice: no measles or rubella dose, so no group dose; but "of MMR" counts doses of
-    # the MMR product, none here: non-compliant.
-    _, evaluation = evaluate([("2021-02-01", 7), ("2021-03-01", 7)])
-    assert group(evaluation).walk.dose_dates == ()
-    assert group(evaluation).status == "non_compliant"
+
+
+COUNTS = load_text(RULESET_TEXT.split('  rule "complete"')[0] + """
+  rule "two MMR doses" => compliant
+    when at least 2 valid doses of MMR
+  rule "two group doses" => in_process
+    when at least 2 valid doses
+  otherwise non_compliant
+}
+""").ruleset
+
+
+def test_a_count_of_products_counts_the_doses_themselves():
+    student = Student("S1", date.fromisoformat(BIRTH), "")
+
+    def rule(rows):
+        doses = [Dose(i, "S1", date.fromisoformat(when), cvx) for i, (when, cvx) in enumerate(rows, start=1)]
+        return evaluate_student(COUNTS, student, doses, [], date(2030, 1, 1)).groups[0].rule
+
+    # Measles, mumps and rubella singles twice: 2 group doses, but no dose of the MMR product.
+    singles = [(day, cvx) for day in ("2021-02-01", "2021-03-01") for cvx in (5, 7, 6)]
+    assert rule(singles) == "two group doses"
+    assert rule([("2021-02-01", 3), ("2021-03-01", 3)]) == "two MMR doses"
+    # Mumps alone twice: no measles or rubella dose, so no group dose, and no MMR dose.
+    assert rule([("2021-02-01", 7), ("2021-03-01", 7)]) is None
 
 
 def test_explain_names_each_antigens_series_and_needs_each_antigens_next_dose():
