@@ -9,8 +9,8 @@ generated SQL runs:
 4. :mod:`.series` (with :mod:`.skips`) - dose validity: one virtual walk per (walk unit, series), the
    fast path for everyone, the exact recursive walk where needed, and the choice of each unit's series;
    a walk unit is a group with series of its own, or one antigen of a group that declares them
-   (:mod:`.antigens`, which also combines a group's antigens); :mod:`.exact_walk` has the recursive
-   walk and the per-dose listing read from it;
+   (:mod:`.antigens`, which also combines a group's antigens); :mod:`.fast_path` has the walks without
+   recursion, :mod:`.exact_walk` the recursive walk and the per-dose listing read from it;
 5. :mod:`.conditions` - rule conditions as column expressions of a student's wide row;
 6. :mod:`.tables` - each group's rule table as one CASE (first active matching rule);
 7. :mod:`.doses` - the per-dose records (``--doses``) from the fast path, the exact walk for the rest.
@@ -44,12 +44,11 @@ from .antigens import Antigens, walk_units
 from ..grades import GradeIndex
 from ..walk import predicate_calls
 from .conditions import KIND_BITS, OTHER_KIND_BIT, GroupConditions, Row
-from .dates import DateExpr, compare_shift, jd_literal, key_of_number, months_days, sql_add, sql_key_of_text
-from .series import (DATE_WIDTH, ID_WIDTH, MAX_SKIP_EVENTS, TREE_BUDGET, Reasons, SeriesChecks, chunk_day, chunk_id,
-                     chunk_pid, choice_score, day_chunk, fast_parts, fast_tree_sql, forced_students_sql, max_valid,
-                     pad_id, prefix_sql, radix)
-from .skips import Judged
+from .dates import DateExpr, compare_shift, jd_literal, months_days, sql_add, sql_key_of_text
+from .series import (DATE_WIDTH, ID_WIDTH, Reasons, chunk_id, day_chunk, fast_parts, forced_students_sql, max_valid,
+                     pad_id, radix)
 from .exact_walk import ExactWalk
+from .fast_path import FastPath
 from .sql import all_of, any_of, lit, not_, pipeline, student_filter
 from .tables import Decisions, decision_sql, decisions
 
@@ -81,7 +80,7 @@ def compile_ruleset(ruleset: ast.Ruleset, as_of: date) -> "CompiledQuery":
     return CompiledQuery(ruleset, as_of)
 
 
-class CompiledQuery(ExactWalk):
+class CompiledQuery(FastPath, ExactWalk):
     """The SQL of a ruleset for one effective date, and what is needed to read its results."""
 
     def __init__(self, ruleset: ast.Ruleset, as_of: date):
@@ -421,157 +420,6 @@ class CompiledQuery(ExactWalk):
         """The group of walk unit u."""
         return self.antigens.units[u].g
 
-    # ---- the fast path ----------------------------------------------------------------------------------
-
-    # a chunk as an integer: day * 10^pw + group code
-
-    def _jd_of(self, x: str) -> str:
-        return f"({x}/{self._unit}+0.5)"
-
-    def _pid_of(self, x: str) -> str:
-        return f"({x}%{self._unit})"
-
-    @staticmethod
-    def _keyer(jd: str):
-        """shift -> K(date - shift days) of a date given as a julian day. Only the rare comparisons
-        a day difference cannot decide reach it (:func:`.dates.compare_shift`), so it is computed
-        where used."""
-        return lambda shift: key_of_number(f"CAST(strftime('%Y%m%d', {jd}{-shift:+d}) AS INTEGER)")
-
-    def _chunk(self, g: int, i: int) -> tuple[DateExpr, str]:
-        """Dose chunk i of walk unit g in the fast path: (date, group code) over the chunk as an integer
-        ``x_g_i`` (day number and group code), decoded in the first layer."""
-        x = f"x_{self._g(g)}_{i}"
-        jd = self._jd_of(x)
-        return DateExpr(jd=jd, keyer=self._keyer(jd)), self._pid_of(x)
-
-    def _judged_fast(self, g: int, i: int, failed: tuple) -> Judged:
-        """Dose chunk i of group g, the chunks before it valid except ``failed`` (a fast-path segment)."""
-        def position(k: int) -> int:  # the chunk of valid dose k
-            for f in failed:
-                if f <= k:
-                    k += 1
-            return k
-
-        def before(test) -> int | str:
-            terms = [term for term in (test(*self._chunk(g, m)) for m in range(1, i)) if term != "0"]
-            return "(" + " + ".join(terms) + ")" if terms else 0
-
-        date, pid = self._chunk(g, i)
-        return Judged(date, pid, None, i - 1 - len(failed), lambda k: self._chunk(g, position(k))[0],
-                      lambda k: self._chunk(g, position(k))[1], before, i - 1)
-
-    def _judged_suffix(self, g: int, a: str, i: int, failed: tuple) -> Judged:
-        """Dose chunk a + i of walk unit g, where the first a doses failed series dose 1 (the prefix, column
-        ``a``) and chunks a+1 .. a+i-1 are valid except a + ``failed``: decoded from the string."""
-        W, pw, s = self.width, self.catalog.width, f"s_{self._g(g)}"
-
-        def chunk(m: int) -> tuple[DateExpr, str]:
-            index = f"({a}+{m})"
-            day = chunk_day(s, index, W)
-            keyer = self._keyer(day)
-            return DateExpr(jd=day, keyer=keyer), chunk_pid(s, index, W, pw)
-
-        def position(k: int) -> int:
-            for f in failed:
-                if f <= k:
-                    k += 1
-            return k
-
-        def before(test) -> int | str:
-            terms = [f"({a} >= {m} AND {term})" for m in range(1, self._limit[g] + 1)
-                     if (term := test(*self._chunk(g, m))) != "0"]
-            terms += [term for term in (test(*chunk(m)) for m in range(1, i)) if term != "0"]
-            return "(" + " + ".join(terms) + ")" if terms else 0
-
-        date, pid = chunk(i)
-        return Judged(date, pid, None, i - 1 - len(failed), lambda k: chunk(position(k))[0],
-                      lambda k: chunk(position(k))[1], before, f"({a} + {i - 1})")
-
-    def _fast_walk(self, w: VirtualWalk) -> str:
-        """The fast-path integer of a virtual walk: ``n + R*j + R^2*complete + R^3*a + R^4*open``
-        (:mod:`.series`). The prefix a (doses failing series dose 1 before anything happens) is a
-        column of the layer before; a walk without one starts at chunk 1 (x columns), one with a
-        prefix reads its chunks from the string at a + i."""
-        u, g, R = w.u, w.g, self.R
-        last = self._limit[u] + 1  # decoded chunks
-        opened = R ** 4
-        checks = SeriesChecks(w.series, w.g, self.catalog, self.reasons, self._age_column)
-        for max_skips in range(MAX_SKIP_EVENTS, -1, -1):  # the most skip events within the text budget
-            tree = fast_tree_sql(checks, lambda i, F: self._judged_fast(u, i, F), f"c_{g}", R, opened, max_skips)
-            if len(tree) <= TREE_BUDGET or max_skips == 0:
-                break
-        prefix = prefix_sql(checks, lambda i, F: self._judged_fast(u, i, F), f"c_{g}", last)
-        unchosen = self._never_chosen(w)
-        if prefix == "0":
-            return tree if unchosen == "0" else f"(CASE WHEN {unchosen} THEN 0 ELSE {tree} END)"
-        a = f"a_{u}_{w.k}"
-        self._prefix[w.v] = prefix if unchosen == "0" else f"(CASE WHEN {unchosen} THEN 0 ELSE {prefix} END)"
-        shifted = fast_tree_sql(checks, lambda i, F: self._judged_suffix(u, a, i, F), f"(c_{g} - {a})", R, opened,
-                                max_skips)
-        complete = R * R if checks.limit == 0 else 0
-        first = tree if unchosen == "0" else f"(CASE WHEN {unchosen} THEN 0 ELSE {tree} END)"
-        return (f"(CASE WHEN {a} = 0 THEN {first} WHEN {a} < 0 THEN {opened} "
-                f"WHEN {a} >= c_{g} THEN {complete} + {R ** 3} * {a} ELSE {shifted} + {R ** 3} * {a} END)")
-
-    def _never_chosen(self, w: VirtualWalk, birth: DateExpr | None = None) -> str:
-        """SQL 0/1: the unit cannot choose series w for this student, whatever the doses: it starts
-        ``from age A`` and the student is younger than A on E (so younger at any dose the walk sees:
-        never a candidate) while another series is a candidate whatever the doses (no ``from age``,
-        and no ``before age B`` or the student younger than B on E). Its walk is then not needed."""
-        if w.series is None or w.series.start_from is None:
-            return "0"
-        E, birth = DateExpr.constant(self.as_of), birth or DateExpr(key="bk")
-
-        def younger(duration) -> str:  # on E
-            return compare_shift(E, "<", birth, *months_days(duration))
-
-        always = [younger(u.series.start_before) if u.series.start_before is not None else "1"
-                  for u in self._series[w.u] if u is not w and u.series.start_from is None]
-        return all_of([younger(w.series.start_from), any_of(always)])
-
-    def _fast_name(self, w: VirtualWalk) -> str:
-        """The column of a virtual walk's fast-path integer: ``wk_u`` when it is its unit's only series
-        (then it is also the unit's), ``wv_u_k`` when the unit chooses among several."""
-        return f"wk_{w.u}" if len(self._series[w.u]) == 1 else f"wv_{w.u}_{w.k}"
-
-    def _valid_chunk(self, u: int, wk: str, k: int | str) -> str:
-        """The chunk (as an integer) of valid dose k (a number, or SQL such as n) of a fast-path integer
-        of walk unit u."""
-        _, j, _, a = fast_parts(wk, self.R)
-        W = self.width
-        index = f"({a} + {k} + ({j} BETWEEN 1 AND {k}))"
-        return f"CAST(substr(s_{self._g(u)}, ({index}-1)*{W}+1, {W}) AS INTEGER)"
-
-    def _choice_sql(self, u: int, indexed: bool = False) -> str:
-        """``wk_u`` of a walk unit with several series: the fast-path integer of the chosen one
-        (``indexed``: plus ``R^5 * k``, k the chosen series' place in the unit)."""
-        R = self.R
-        E = DateExpr.constant(self.as_of)
-        birth = DateExpr(key="bk")
-
-        def e_at_least(duration) -> str:
-            return compare_shift(E, ">=", birth, *months_days(duration))
-
-        scores, arms = [], []
-        for w in self._series[u]:
-            wk = self._fast_name(w)
-            n, _, complete, _ = fast_parts(wk, R)
-            first = self._jd_of(self._valid_chunk(u, wk, 1))
-            scores.append(choice_score(w.series, w.k, n, complete, first, self._age_column, e_at_least))
-            arms.append(f"WHEN {255 - w.k} THEN {wk}" + (f" + {R ** 5 * w.k}" if indexed and w.k else ""))
-        return f"(CASE max({', '.join(scores)}) % 256 {' '.join(arms)} END)"
-
-    def _units_of(self, groups) -> list[int]:
-        """The walk units of these groups the fast path walks (a representative for antigens of the
-        same shape), in order."""
-        wanted = set(groups)
-        return [u for u, walks in self._series.items() if walks[0].g in wanted and self.antigens.rep(u) == u]
-
-    def _count_columns(self, groups) -> list[tuple[str, str]]:
-        """``c_g``: the doses counting toward each group (its chunk string's length)."""
-        return [(f"c_{g}", f"coalesce(length(s_{g}), 0) / {self.width}") for g in groups]
-
     def main_sql(self, mode: str, walked: bool = False) -> str:
         """One row per student: ``sid, slow, o_1, n_1, ...`` (decision code and valid doses per group)."""
         G = len(self.vaccines)
@@ -599,37 +447,14 @@ class CompiledQuery(ExactWalk):
             outputs += [(f"o_{g}", decision), (f"n_{g}", self._n(g, walked))]
         return pipeline(columns, rest, layers, outputs)
 
-    def _fast_layers(self, groups, indexed: bool = False) -> tuple[list, str]:
-        """The fast path's layers for these groups over Stage A's row (decoded chunks, prefixes, walks,
-        choices, the valid doses of groups with antigens), and the SQL of "the exact walk must decide"
-        (open, or forced by a reject). ``indexed``: each chosen ``wk_u`` carries the chosen series'
-        place k as ``R^5 * k`` (:mod:`.doses`)."""
-        W = self.width
-        groups = list(groups)
-        units = self._units_of(groups)
-        walks = [w for u in units for w in self._series[u]]
-        decode = self._count_columns(groups)
-        for g in groups:  # the chunks every walk of the group reads (its antigens too: every one walks s_g)
-            chunks = max((self._limit[u] + 1 for u in units if self._g(u) == g), default=0)
-            for i in range(1, chunks + 1):
-                decode.append((f"x_{g}_{i}", f"CAST(substr(s_{g}, {(i - 1) * W + 1}, {W}) AS INTEGER)"))
-        layers = [decode]
-        prefixes = [(f"a_{w.u}_{w.k}", self._prefix[w.v]) for w in walks if w.v in self._prefix]
-        if prefixes:
-            layers.append(prefixes)
-        if walks:
-            layers.append([(self._fast_name(w), self._fast_sql[w.v]) for w in walks])
-        choices = [(f"wk_{u}", self._choice_sql(u, indexed=True) if indexed else self._choice[u])
-                   for u in units if u in self._choice]
-        if choices:
-            layers.append(choices)
-        combined = self.antigens.n_layer(walked=False, groups=groups)
-        if combined:
-            layers.append(combined)
-        opened = self.R ** 4
-        slow = "(" + " OR ".join(["forced"] + [f"{self._fast_name(w)} >= {opened}" for w in walks]
-                                 + self.antigens.open_sql(groups)) + ")"
-        return layers, slow
+    def fast_path_sql(self, mode: str) -> str:
+        """Stage A and the fast path of every group, without predicates or rule tables: one row per
+        student with each walk unit's chosen fast-path integer. Not part of an evaluation: the
+        benchmark times it to show what the walks alone cost (docs/performance.md)."""
+        layers, slow = self._fast_layers(range(1, len(self.vaccines) + 1))
+        units = self._units_of(range(1, len(self.vaccines) + 1))
+        outputs = [("sid", "sid"), ("slow", slow)] + [(f"wk_{u}", f"wk_{u}") for u in units]
+        return pipeline(*self.stage_a_parts(mode), layers, outputs)
 
     def _n(self, g: int, walked: bool) -> str:
         if g in self.antigens.groups:
