@@ -4,8 +4,9 @@
 
 Phases: ``synth`` (write the population's fact files), ``load`` (read them and build the fact
 database, which includes the dose index the engine needs), ``floor`` (the floor query), ``evaluate`` (the SQL
-engine on every student), ``interpreter`` (the reference interpreter on a sample), ``reevaluate``
-(one student again after a new dose).
+engine on every student), ``bounds`` (parts of the evaluation alone, in one thread: what they cost
+against the floor), ``interpreter`` (the reference interpreter on a sample), ``reevaluate`` (one
+student again after a new dose).
 """
 
 from __future__ import annotations
@@ -116,6 +117,26 @@ def evaluate(args) -> dict:
             "stages": stages, **counts}
 
 
+def bounds(args) -> dict:
+    """Two parts of the evaluation run alone over every student in one thread, so the floor target can
+    be set against what they cost: Stage A (each dose read, its product resolved, one chunk string per
+    group) and Stage A with every series walked (the fast path, no predicates, no rule tables)."""
+    from vaxdsl import engine
+    from vaxdsl.compiler import compile_ruleset
+    from vaxdsl.loader import load as load_ruleset
+
+    compiled = compile_ruleset(load_ruleset(args.ruleset).ruleset, args.as_of)
+    conn = sqlite3.connect(args.db)
+    prepared = engine.Prepared(conn, compiled)
+    prepared.run_steps(compiled.steps("all", static=False))
+    figures = {}
+    for name, sql in (("stage_a", compiled.stage_a("all", extras=False)), ("walks", compiled.fast_path_sql("all"))):
+        _, wall, cpu = _timed(lambda: conn.execute(f"SELECT count(*) FROM ({sql})").fetchone())
+        figures[name] = {"seconds": wall, "cpu_seconds": cpu}
+    conn.close()
+    return figures
+
+
 def interpreter(args) -> dict:
     from vaxdsl.factdb import read_student
     from vaxdsl.interpreter import evaluate_student
@@ -160,7 +181,7 @@ def reevaluate(args) -> dict:
             "p95_ms": 1000 * times[int(len(times) * 0.95) - 1], "max_ms": 1000 * times[-1]}
 
 
-PHASES = {f.__name__: f for f in (synth, load, floor, evaluate, interpreter, reevaluate)}
+PHASES = {f.__name__: f for f in (synth, load, floor, evaluate, bounds, interpreter, reevaluate)}
 
 
 def main(argv=None) -> int:

@@ -14,8 +14,10 @@ Steps (each phase in its own process, so each one's peak memory is its own):
    (best of three);
 4. full evaluation: every student and vaccine group with its deciding rule, by the SQL engine
    (compile, run, and read every result back as records);
-5. the reference interpreter on a random sample of students, extrapolated to the population;
-6. re-evaluation of one student after a new dose (a prepared session; median of a sample).
+5. bounds: Stage A alone, and Stage A with every series walked, over every student in one thread,
+   against the floor (the least of the evaluation's work; docs/performance.md, "The missed target");
+6. the reference interpreter on a random sample of students, extrapolated to the population;
+7. re-evaluation of one student after a new dose (a prepared session; median of a sample).
 
 Targets (docs/performance.md): full evaluation <= 60 s and <= 2 GB peak memory; >= 20x faster than the
 interpreter; <= 5x the floor; re-evaluation < 10 ms.
@@ -115,6 +117,7 @@ def main(argv=None) -> int:
 
     floor = figures["floor"] = phase("floor", db=db)
     ev = figures["evaluate"] = phase("evaluate", db=db, ruleset=args.ruleset, as_of=args.as_of, workers=args.workers)
+    parts = figures["bounds"] = phase("bounds", db=db, ruleset=args.ruleset, as_of=args.as_of)
     interp = figures["interpreter"] = phase("interpreter", db=db, ruleset=args.ruleset, as_of=args.as_of,
                                             sample=args.sample, seed=args.seed)
     again = figures["reevaluate"] = phase("reevaluate", db=db, ruleset=args.ruleset, as_of=args.as_of, sample=200)
@@ -151,6 +154,11 @@ def main(argv=None) -> int:
     say(f"vs floor                 {ratio_floor:8.1f} x   [target <= {TARGETS['floor_ratio']:.0f}x: "
         f"{verdict(ratio_floor <= TARGETS['floor_ratio'])}]  (with reading the results: "
         f"{figures['ratios']['floor_with_reading']:.1f}x)")
+    say(f"  parts alone, one thread (÷ {ev['workers']} workers at best, against the floor):")
+    for name, label in (("stage_a", "Stage A: read each dose, resolve its product, build each group's string"),
+                        ("walks", "Stage A and every series walked (the fast path; no predicates, no rules)")):
+        seconds = parts[name]["seconds"]
+        say(f"    {seconds:7.2f} s  = {seconds / ev['workers'] / floor['seconds']:5.1f}x  {label}")
     say(f"reference interpreter    {interp['per_student_ms']:8.3f} ms per student on a sample of {interp['sample']:,} "
         f"(extrapolated {interp['extrapolated_seconds']:,.0f} s for everyone)")
     say(f"vs interpreter           {ratio_interp:8.0f} x faster   [target >= {TARGETS['interpreter_ratio']:.0f}x: "
