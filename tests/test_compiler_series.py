@@ -104,3 +104,32 @@ def test_group_without_series_counts_every_dose():
                         "g.vax").ruleset
     compiled = compile_ruleset(ruleset, date(2025, 1, 1))
     assert compiled._series == {}
+
+
+def test_fast_path_sql_gives_the_main_statements_valid_counts(tmp_path):
+    """``fast_path_sql`` (the benchmark's "walks alone") walks what the main statement walks: for every
+    student it decides, each group's valid doses from its fast-path integer are the main statement's."""
+    import sqlite3
+
+    from vaxdsl import factdb
+    from vaxdsl.compiler.series import fast_parts
+    from vaxdsl.facts import read_fact_dir
+    from vaxdsl.synth import synthesize
+
+    ruleset = ruleset_named("minnesota")
+    synthesize(tmp_path / "facts", 300, seed=5)
+    facts = read_fact_dir(tmp_path / "facts", products=ruleset.products, vaccines=ruleset.vaccines,
+                          today=date(2030, 1, 1))
+    factdb.build_database(tmp_path / "facts.db", facts)
+    conn = sqlite3.connect(tmp_path / "facts.db")
+    compiled = compile_ruleset(ruleset, date(2026, 9, 8))
+    engine.Prepared(conn, compiled).run("all")
+    singles = [g for g in compiled._series if g <= len(compiled.vaccines) and g not in compiled.antigens.groups]
+    counts = ", ".join(fast_parts(f"wk_{g}", compiled.R)[0] for g in singles)
+    walked = {row[0]: row[1:] for row in conn.execute(f"SELECT sid, {counts} FROM ({compiled.fast_path_sql('all')}) "
+                                                      "WHERE NOT slow")}
+    main = {row[0]: row[1:] for row in conn.execute(f"SELECT sid, {', '.join(f'n_{g}' for g in singles)} "
+                                                    "FROM vx_result WHERE NOT slow")}
+    conn.close()
+    assert singles and len(walked) > 250
+    assert walked == main
