@@ -113,3 +113,55 @@ def test_errors_are_messages(capsys, tmp_path):
     bad.write_text("vaccine X { rule }")
     code, out, err = _run(capsys, "evaluate", str(bad), "--db", str(not_db), "--as-of", "2025-09-02")
     assert code == 1 and "bad.vax:1" in err
+
+
+def test_dose_lines_are_what_json_dumps_gives():
+    """The dose records' JSON Lines are built from cached pieces: each line must be exactly
+    ``json.dumps`` of the record's fields, for awkward ids and every kind of value."""
+    from datetime import date
+
+    from vaxdsl.commands.evaluate import DOSE_FIELDS, _Writer
+    from vaxdsl.results import DoseEvaluation
+
+    records = [
+        DoseEvaluation('A "quoted" \\ id', 1, date(2020, 1, 31), 8, "HepB", "HepB_pediatric", True, None, 1),
+        DoseEvaluation('A "quoted" \\ id', 2, date(2020, 2, 1), 8, "HepB", "HepB_pediatric", False, "too_soon", None),
+        DoseEvaluation("élève ü", 3, date(2021, 12, 1), 999, "", None, False, None, None),
+        DoseEvaluation("B", 4, date(2022, 5, 5), 3, "MMR", "MMR", True, None, 2),
+        DoseEvaluation("B", 5, date(2022, 5, 6), 3, "MMR", "MMR", False, "live_virus_conflict", None),
+    ]
+    out = io.StringIO()
+    writer = _Writer(out, "jsonl", DOSE_FIELDS)
+    for record in records:
+        writer.dose(record)
+    writer.close()
+    expected = [json.dumps(dict(zip(DOSE_FIELDS, (r.student_id, r.date.isoformat(), r.cvx, r.vaccine, r.valid,
+                                                   r.reason, r.dose_number)))) for r in records]
+    assert out.getvalue().splitlines() == expected
+
+
+def test_dose_csv_lines_are_what_csv_writer_gives():
+    from datetime import date
+
+    from vaxdsl.commands.evaluate import DOSE_FIELDS, _Writer
+    from vaxdsl.results import DoseEvaluation
+
+    records = [
+        DoseEvaluation('A, "quoted" id', 1, date(2020, 1, 31), 8, "HepB", "HepB_pediatric", True, None, 1),
+        DoseEvaluation('A, "quoted" id', 2, date(2020, 2, 1), 8, "HepB", "HepB_pediatric", False, "too_soon", None),
+        DoseEvaluation("line\nbreak", 3, date(2021, 12, 1), 999, "", None, False, None, None),
+        DoseEvaluation("B", 4, date(2022, 5, 5), 3, "MMR", "MMR", True, None, 2),
+    ]
+    out = io.StringIO()
+    writer = _Writer(out, "csv", DOSE_FIELDS)
+    for record in records:
+        writer.dose(record)
+    writer.close()
+    expected = io.StringIO()
+    rows = csv.writer(expected, lineterminator="\r\n")
+    rows.writerow(DOSE_FIELDS)
+    for r in records:
+        rows.writerow([r.student_id, r.date.isoformat(), r.cvx, r.vaccine, "true" if r.valid else "false",
+                       r.reason or "", "" if r.dose_number is None else r.dose_number])
+    assert out.getvalue() == expected.getvalue()
+    assert list(csv.DictReader(io.StringIO(out.getvalue())))[2]["student_id"] == "line\nbreak"

@@ -134,6 +134,7 @@ class _Writer:
         self.table: list[tuple] = []
         self.buffer: list[str] = []
         self.fragments: dict = {}
+        self.last_student, self.head = None, ""
         if format == "csv":
             self.out.write(",".join(fields) + "\r\n")
 
@@ -192,19 +193,36 @@ class _Writer:
             self._flush()
 
     def dose(self, record) -> None:
+        """A dose record. JSON Lines and CSV lines are built from cached pieces (a student's id, and a
+        group's vaccine, validity and reason, repeat over many records): the same text as
+        ``json.dumps`` or ``csv.writer`` of the whole record."""
         self.count += 1
         values = (record.student_id, record.date.isoformat(), record.cvx, record.vaccine, record.valid,
                   record.reason, record.dose_number)
-        if self.format == "jsonl":
-            self.buffer.append(json.dumps(dict(zip(self.fields, values))) + "\n")
-        elif self.format == "csv":
-            shown = ["" if v is None else ("true" if v is True else "false" if v is False else v) for v in values]
-            self.buffer.append(_csv_line(shown) + "\r\n")
-        else:
+        if self.format == "table":
             self.table.append(tuple("" if v is None else ("yes" if v is True else "no" if v is False else str(v))
                                     for v in values))
+            return
+        sid, day, cvx, *group, number = values
+        if sid != self.last_student:
+            self.last_student = sid
+            self.head = '{"student_id": ' + json.dumps(sid) if self.format == "jsonl" else _csv_value(sid)
+        key = tuple(group)
+        found = self.fragments.get(key)
+        if found is None:
+            found = self.fragments[key] = self._dose_fragment(*group)
+        if self.format == "jsonl":
+            self.buffer.append(f'{self.head}, "date": "{day}", "cvx": {_json_value(cvx)}{found}{_json_value(number)}}}\n')
+        else:
+            self.buffer.append(f"{self.head},{day},{_csv_value(cvx)}{found}{'' if number is None else number}\r\n")
         if len(self.buffer) > 50_000:
             self._flush()
+
+    def _dose_fragment(self, vaccine, valid, reason) -> str:
+        if self.format == "jsonl":
+            return (f', "vaccine": {json.dumps(vaccine)}, "valid": {json.dumps(valid)}, "reason": {json.dumps(reason)}, '
+                    '"dose_number": ')
+        return "," + _csv_line([vaccine, "true" if valid else "false", reason or ""]) + ","
 
     def close(self) -> None:
         self._flush()
@@ -216,7 +234,16 @@ class _Writer:
         self.out.flush()
 
 
+def _json_value(value) -> str:
+    return str(value) if type(value) is int else json.dumps(value)
+
+
+def _csv_value(value) -> str:
+    """One field as ``csv.writer`` writes it within a row (alone, an empty field would be ``""``)."""
+    return str(value) if type(value) is int else _csv_line(["", value])[1:]
+
+
 def _csv_line(values) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(values)
-    return buffer.getvalue()
+    csv.writer(buffer, lineterminator="\r\n").writerow(values)  # the terminator's characters get quoted
+    return buffer.getvalue()[:-2]
