@@ -107,3 +107,22 @@ def test_cvx_keys_are_numbers():
     assert ast.cvx_key("03") == 3
     cat = products.catalog(RULESET)
     assert cat.generic[3] == cat.pid["MMR"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(cvx=st.sampled_from([3, 8, 43, 77, 88, 130, 999]), mvx=st.sampled_from([None, "", "MSD", "msd", "SKB", "PMC",
+                                                                            "XYZ", "ß"]),
+       name=st.one_of(st.none(), names), groups=st.sets(st.sampled_from(["HepB", "DTaP", "Polio", "MMR", "Other"])))
+def test_group_prefilter_keeps_every_row_of_the_groups(cvx, mvx, name, groups):
+    """A Stage A restricted to some groups tests each row with may_count_toward_sql before computing its
+    key: no row that resolves to a product of those groups may fail it (and a CVX code of none of their
+    products, without a name, must)."""
+    conn, cat = _connection(RULESET)
+    indices = sorted(cat.group_index(v) for v in groups)
+    conn.execute("INSERT INTO d VALUES (?, ?, ?)", (cvx, mvx, name))
+    passes = conn.execute(f"SELECT {products.may_count_toward_sql(cat, indices)} FROM d").fetchone()[0]
+    expected = resolve_product(Dose(1, "s", date(2020, 1, 1), cvx, mvx, name), RULESET.products)
+    if expected is not None and set(expected.vaccines) & groups:
+        assert passes
+    if not name and not any(ast.cvx_key(p.cvx) == cvx for v in groups for p in RULESET.products if v in p.vaccines):
+        assert not passes

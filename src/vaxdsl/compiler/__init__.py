@@ -394,10 +394,13 @@ class CompiledQuery(FastPath, ExactWalk):
                     columns.append((f"s_{unit.u}", f"group_concat({chunk}, '') FILTER (WHERE {only_its})"))
             if id_strings:
                 columns.append((f"i_{g}", f"group_concat({pad_id('d.dose_id')}, '') FILTER (WHERE m.g = {g})"))
-        if extras:
+        if extras and groups is None:  # counts over the whole history: not from some groups' doses
             columns += [(name, expr) for expr, name in self.row.aggregates.items()]
-        only = "" if groups is None else f" AND m.g IN ({', '.join(map(str, groups))})"  # fewer rows to aggregate
-        joins += [f"LEFT JOIN doses d ON d.student_id = s.student_id AND d.date <= {E}",
+        only = prefilter = ""
+        if groups is not None:  # fewer rows to aggregate, and only their doses' keys to compute
+            only = f" AND m.g IN ({', '.join(map(str, groups))})"
+            prefilter = " AND " + products_pass.may_count_toward_sql(self.catalog, groups)
+        joins += [f"LEFT JOIN doses d ON d.student_id = s.student_id AND d.date <= {E}{prefilter}",
                   f"LEFT JOIN vx_map m ON m.rkey = {key}{only}"]
         return columns, ("FROM students s\n" + "\n".join(joins)
                          + f"\nWHERE {F('s.student_id')}\nGROUP BY s.student_id")
