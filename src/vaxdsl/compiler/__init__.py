@@ -454,8 +454,9 @@ class CompiledQuery(FastPath, ExactWalk):
         """Stage A and the fast path of every group, without predicates or rule tables: one row per
         student with each walk unit's chosen fast-path integer. Not part of an evaluation: the
         benchmark times it to show what the walks alone cost (docs/performance.md)."""
-        layers, slow = self._fast_layers(range(1, len(self.vaccines) + 1))
-        units = self._units_of(range(1, len(self.vaccines) + 1))
+        groups = range(1, len(self.vaccines) + 1)
+        layers, slow = self._fast_layers(groups)
+        units = self._units_of(groups)
         outputs = [("sid", "sid"), ("slow", slow)] + [(f"wk_{u}", f"wk_{u}") for u in units]
         return pipeline(*self.stage_a_parts(mode), layers, outputs)
 
