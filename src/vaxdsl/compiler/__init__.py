@@ -279,8 +279,8 @@ class CompiledQuery(FastPath, ExactWalk):
             if relevant is not None:
                 out.append(Step("sql", f"INSERT OR IGNORE INTO vx_relevant {relevant}"))
                 where.append("r.pid IN (SELECT pid FROM vx_relevant)")
-                where.append("(d.cvx IN (SELECT cvx FROM vx_product WHERE pid IN (SELECT pid FROM vx_relevant)) "
-                             "OR (d.product_name IS NOT NULL AND d.product_name <> ''))")
+                where.append(products_pass.may_resolve_sql(
+                    "SELECT cvx FROM vx_product WHERE pid IN (SELECT pid FROM vx_relevant)"))
             out.append(Step("sql", f"INSERT INTO vx_dose SELECT d.student_id, d.dose_id, julianday(d.date), p.id "
                                    f"FROM doses d JOIN vx_resolve r ON r.rkey = {key} "
                                    f"JOIN vx_product p ON p.pid = r.pid WHERE {' AND '.join(where)}", "dose facts"))

@@ -107,13 +107,19 @@ def resolution_key(cat: ProductCatalog, alias: str = "d") -> str:
     return f"(CASE {' '.join(branches)} ELSE {alias}.cvx END)"
 
 
-def may_count_toward_sql(cat: ProductCatalog, groups, alias: str = "d") -> str:
-    """SQL 0/1, true for every dose row that may resolve to a product counting toward one of ``groups``:
-    a cheap test of the row's own columns to run before its resolution key. Without a product name a
-    row resolves by its CVX code (an MVX key carries its product's CVX), so the other rows cannot."""
-    codes = sorted({ast.cvx_key(cat.products[pid - 1].cvx) for g in groups for pid in cat.members[g]})
+def may_resolve_sql(cvx_codes: str, alias: str = "d") -> str:
+    """SQL 0/1, true for every dose row that may resolve to a product whose CVX code is in ``cvx_codes``
+    (a list or a subquery): a cheap test of the row's own columns to run before its resolution key.
+    Without a product name a row resolves by its CVX code (an MVX key carries its product's CVX), so
+    the other rows cannot."""
     name = f"{alias}.product_name"
-    return f"({alias}.cvx IN ({', '.join(map(str, codes))}) OR ({name} IS NOT NULL AND {name} <> ''))"
+    return f"({alias}.cvx IN ({cvx_codes}) OR ({name} IS NOT NULL AND {name} <> ''))"
+
+
+def may_count_toward_sql(cat: ProductCatalog, groups, alias: str = "d") -> str:
+    """:func:`may_resolve_sql` for the products counting toward one of ``groups``."""
+    codes = sorted({ast.cvx_key(cat.products[pid - 1].cvx) for g in groups for pid in cat.members[g]})
+    return may_resolve_sql(", ".join(map(str, codes)), alias)
 
 
 def setup_statements(cat: ProductCatalog) -> list[str]:
