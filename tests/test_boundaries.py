@@ -234,7 +234,11 @@ def test_minnesota_series_points_behave_as_labelled(tmp_path):
             if [v.target for v in verdicts[:k]] != list(range(1, k + 1)):
                 continue  # a `skip` moved the schedule off the dose numbers: not a point of this test
             assert all(v.valid for v in verdicts[:k - 1]), case.name
-            verdict = verdicts[k - 1].valid if case.name.endswith("[holds]") else verdicts[k - 1].reason == reasons[test]
+            if case.name.endswith("[holds]"):
+                verdict = verdicts[k - 1].valid
+            else:  # a dose below its minimum age may also be too soon: the interval is judged first
+                expected = {reasons[test], "too_soon"} if test == "min age" else {reasons[test]}
+                verdict = verdicts[k - 1].reason in expected
             assert verdict, (name, case.name, verdicts[k - 1])
             checked += 1
     assert checked >= 150

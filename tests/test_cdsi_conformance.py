@@ -102,10 +102,10 @@ def test_the_text_report_lists_groups_disagreements_and_overall(capsys):
 def _invented(tmp_path):
     dob = datetime(2020, 1, 1)
     rows = [
-        make_row("T-1", "DTaP: one valid, one too soon", dob, "DTAP", datetime(2020, 6, 1), [
+        make_row("T-1", "DTaP: one valid, one too young", dob, "DTAP", datetime(2020, 6, 1), [
             (datetime(2020, 2, 12), "20", None, "Valid", None),  # 6 weeks: valid for us too
-            # 18 days later and before 10 weeks - 4 days: the walk names the age first
-            (datetime(2020, 3, 1), "20", None, "Not Valid", "Interval: too Soon"),
+            # 18 days later and before 10 weeks - 4 days: the walk names the interval first
+            (datetime(2020, 3, 1), "20", None, "Not Valid", "Age: Too Young"),
         ]),
         make_row("T-2", "MMR with a varicella dose", dob, "MMR", datetime(2021, 6, 1), [
             (datetime(2021, 1, 1), "21", "MSD", "Valid", None),
@@ -124,14 +124,14 @@ def test_figures_and_disagreements(tmp_path):
     assert (dtap.cases, dtap.compared, dtap.agreeing, dtap.validity_agreeing, dtap.cdc_not_valid, dtap.not_valid_found) == (
         1, 2, 1, 2, 1, 1)
     [disagreement] = report.disagreements
-    assert (disagreement.case.test_id, disagreement.ours.reason, disagreement.dose.reason_id) == ("T-1", "too_young", "too_soon")
+    assert (disagreement.case.test_id, disagreement.ours.reason, disagreement.dose.reason_id) == ("T-1", "too_soon", "too_young")
     mmr = groups["MMR"]
     assert (mmr.figures.compared, mmr.figures.not_compared) == (1, 1)
     assert mmr.not_compared[0].why == "CVX 21 counts toward Varicella, not MMR, in the ruleset"
     text = conformance.render_text(report)
-    assert "  T-1 DTaP: one valid, one too soon" in text
-    assert "2020-03-01 CVX 20 (born 2020-01-01, as of 2020-06-01): CDC Not Valid (Interval: too Soon) [too_soon] " \
-           "vs ours not valid (too_young)" in text
+    assert "  T-1 DTaP: one valid, one too young" in text
+    assert "2020-03-01 CVX 20 (born 2020-01-01, as of 2020-06-01): CDC Not Valid (Age: Too Young) [too_young] " \
+           "vs ours not valid (too_soon)" in text
     assert conformance.current_floors(report)["groups"]["DTAP"] == {"agreement": 50.0, "not_valid_found": 100.0}
 
 
@@ -151,7 +151,7 @@ def test_thresholds(tmp_path, capsys):
     book = make_workbook(tmp_path / "cases.xlsx", [make_row(
         "T-1", "x", datetime(2020, 1, 1), "DTAP", datetime(2020, 6, 1), [
             (datetime(2020, 2, 12), "20", None, "Valid", None),
-            (datetime(2020, 3, 1), "20", None, "Not Valid", "Interval: too Soon")])])
+            (datetime(2020, 3, 1), "20", None, "Not Valid", "Age: Too Young")])])
     floor = tmp_path / "floor.json"
     floor.write_text(json.dumps({"groups": {"DTAP": {"agreement": 50.0, "not_valid_found": 100}},
                                  "overall": {"agreement": 50}}), encoding="utf-8")

@@ -138,7 +138,8 @@ def test_the_first_failing_step_gives_the_reason():
 def test_an_interval_from_a_named_dose_and_one_without_its_anchor():
     # HepB dose 3: 24 weeks - 4 days of age, 8 weeks - 4 days after dose 2, 16 weeks - 4 days after dose 1
     doses = [("2020-01-20", 8), ("2020-02-20", 8)]
-    assert walk("HepB", *doses, ("2020-05-06", 8))[-1] == ("2020-05-06", False, "too_young", None)
+    # too young, and a day short of the interval from dose 1 (2020-05-07): the interval is judged first
+    assert walk("HepB", *doses, ("2020-05-06", 8))[-1] == ("2020-05-06", False, "too_soon", None)
     # 24 weeks after 2020-01-15 is 2020-07-01, less 4 days 2020-06-27; the intervals (to 2020-05-07 from
     # dose 1 and 2020-04-12 from dose 2) are met by then
     assert walk("HepB", *doses, ("2020-06-26", 8))[-1] == ("2020-06-26", False, "too_young", None)

@@ -337,7 +337,7 @@ SERIES = {
     "MMR": ("Measles", "Measles 2-dose series", {}),
     "Hib": ("Hib", "Hib start at 2 months 4-dose series", {}),
     "Varicella": ("Varicella", "Varicella childhood 2-dose series",
-                  {2: "4 weeks - 4 days"}),  # allowable interval 4 weeks; the 13+ series' 4 weeks - 4 days
+                  {2: "4 weeks"}),  # CDSi's allowableInterval (no grace) accepts dose 2 from 4 weeks
     "MenACWY": ("Meningococcal", "Meningococcal ACWY 2-dose series", {}),
     "HepA": ("HepA", "HepA 2-dose series", {}),
     "PCV": ("Pneumococcal", "Pneumococcal 4-dose series", {}),

@@ -189,10 +189,6 @@ class SeriesChecks:
             return [("extraneous", "1")]
         out = []
         given = dose.date.jd_sql()
-        if target.min_age is not None and not dose.at_least(target.min_age):
-            out.append(("too_young", f"({given} < {self.age(target.min_age)})"))
-        if target.max_age is not None:
-            out.append(("too_old", "1" if dose.at_least(target.max_age) else f"({given} >= {self.age(target.max_age)})"))
         soon = []
         for interval in target.intervals:
             anchor = self.anchor(interval, dose)
@@ -203,6 +199,10 @@ class SeriesChecks:
             soon.append(all_of([exists, not_(compare_shift(dose.date, ">=", date, months, days))]))
         if soon:
             out.append(("too_soon", any_of(soon)))
+        if target.min_age is not None and not dose.at_least(target.min_age):
+            out.append(("too_young", f"({given} < {self.age(target.min_age)})"))
+        if target.max_age is not None:
+            out.append(("too_old", "1" if dose.at_least(target.max_age) else f"({given} >= {self.age(target.max_age)})"))
         if with_rejects:
             for reject in self.series.rejects:
                 out.append((reject.reason, self.reject_sql(reject.call, dose.dose_id)))

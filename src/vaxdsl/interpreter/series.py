@@ -133,15 +133,14 @@ def gap_words(start: date, end: date, duration: ast.Duration) -> str:
 
 def timing_failure(series: ast.Series, given: date, birth: date, valid_dates: list[date],
                    number: int) -> Failure | None:
-    """Steps 1-4: is there a target dose ``number``, and was this dose given at an age and interval it allows?"""
+    """Steps 1-4: is there a target dose ``number``, and was this dose given at an interval and age it allows?
+
+    The interval is judged before the age: a dose that fails both is ``too_soon``, the reason the
+    CDC's test cases give for it (docs/semantics.md)."""
     target = target_dose(series, number)
     if target is None:
         return Failure("extraneous", f"an extra dose: the series ({_doses(len(valid_dates))}) was already complete")
     age = describe_age(birth, given)
-    if target.min_age is not None and given < add(birth, target.min_age):
-        return Failure("too_young", f"given before the minimum age of {duration_text(target.min_age)} (at {age})")
-    if target.max_age is not None and given >= add(birth, target.max_age):
-        return Failure("too_old", f"given at or after the maximum age of {duration_text(target.max_age)} (at {age})")
     for interval in target.intervals:
         anchor = anchor_of(interval, valid_dates)
         if anchor is None:
@@ -151,6 +150,10 @@ def timing_failure(series: ast.Series, given: date, birth: date, valid_dates: li
             return Failure("too_soon", (
                 f"given too soon: {gap_words(anchor_date, given, interval.duration)} after dose {number} "
                 f"({anchor_date.isoformat()}); the minimum interval is {duration_text(interval.duration)}"))
+    if target.min_age is not None and given < add(birth, target.min_age):
+        return Failure("too_young", f"given before the minimum age of {duration_text(target.min_age)} (at {age})")
+    if target.max_age is not None and given >= add(birth, target.max_age):
+        return Failure("too_old", f"given at or after the maximum age of {duration_text(target.max_age)} (at {age})")
     return None
 
 
