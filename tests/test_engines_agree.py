@@ -58,6 +58,10 @@ predicate long_chain(S) :- chain(S, D1, D2), chain(S, D2, D3), D1 != D3.
 predicate valid_beta_late(S)
   :- valid(S, Beta, D, N), N >= 2, dose(S, D, T, _), birth(S, B), T >= B + 2 years - 3 days.
 predicate has_invalid(S) :- invalid(S, _, _, too_soon).
+predicate alpha_spaced(S)
+  :- birth(S, B), valid(S, Alpha, D1, 1), valid(S, Alpha, D3, 3), dose(S, D1, T1, _), dose(S, D3, T3, _),
+     T3 >= T1 + 7 months - 3 days, B + 1 year <= T3.
+predicate alpha_spaced(S) :- valid(S, Alpha, _, 2), valid(S, Zeta, D, 2), dose(S, D, T, _), birth(S, B), T < B + 3 years.
 predicate exempt_any(S) :- exemption(S, _, medical).
 predicate grade_kg(S) :- grade(S, "KG").
 predicate late(S) :- as_of(E), birth(S, B), E > B + 6 years.
@@ -78,6 +82,7 @@ vaccine Alpha "Alpha" {
   rule "2 at age" => compliant
     tolerance 0 days
     when exactly 2 valid doses and dose 2 at age >= 1 year and interval from dose 1 to dose 2 >= 2 months
+  rule "spaced" => in_process when alpha_spaced(student) and not exempt_any(student)
   rule "recent" => in_grace_period when since last dose < 1 month + 2 days or since first dose <= 30 days
   rule "window" => in_process
     active from 2020-01-01 to 2022-12-31

@@ -5,7 +5,8 @@ generated SQL runs:
 
 1. :mod:`.products` - the products as temporary tables; each dose row's resolution key;
 2. :mod:`.dates` - CDSi date arithmetic as SQL (used by every later pass);
-3. :mod:`.datalog` - the derived predicates, stratum by stratum, into temporary tables;
+3. :mod:`.datalog` - the derived predicates, stratum by stratum, into temporary tables, except those
+   :mod:`.row_predicates` reads off the walk (a group's valid doses and their dates);
 4. :mod:`.series` (with :mod:`.skips`) - dose validity: one virtual walk per (walk unit, series), the
    fast path for everyone, the exact recursive walk where needed, and the choice of each unit's series;
    a walk unit is a group with series of its own, or one antigen of a group that declares them
@@ -41,6 +42,7 @@ from ..errors import VaxError
 from . import datalog as datalog_pass
 from . import products as products_pass
 from .antigens import Antigens, walk_units
+from .row_predicates import row_predicates
 from ..grades import GradeIndex
 from ..walk import predicate_calls
 from .conditions import KIND_BITS, OTHER_KIND_BIT, GroupConditions, Row
@@ -102,7 +104,9 @@ class CompiledQuery(FastPath, ExactWalk):
         self.decisions: tuple[Decisions, ...] = tuple(decisions(ruleset, v) for v in self.vaccines)
         roots = {call.name for call in predicate_calls(ruleset)}
         rejected = {r.call.name for v in self.vaccines for r in v.rejects}
-        self.datalog = datalog_pass.Datalog(ruleset, as_of, roots, rejected)
+        # predicates about a group's valid doses, read off the walk in the main statement
+        self.row_predicates = row_predicates(ruleset, predicate_calls(ruleset), rejected, self.row)
+        self.datalog = datalog_pass.Datalog(ruleset, as_of, roots - set(self.row_predicates), rejected)
         for call in predicate_calls(ruleset):
             if call.name not in self.datalog.arity:
                 raise VaxError(f"no predicate or built-in relation named '{call.name}' (run vaxdsl check)")
@@ -150,6 +154,8 @@ class CompiledQuery(FastPath, ExactWalk):
 
     def _condition_call(self, call: ast.Call) -> str:
         """A predicate call in a condition; the wide row's student is ``sid``."""
+        if call.name in self.row_predicates:
+            return self.row_predicates[call.name]
         values = []
         for arg in call.args:
             if isinstance(arg, ast.Student):
