@@ -102,12 +102,13 @@ class CompiledQuery(FastPath, ExactWalk):
         units = walk_units(self.vaccines, self.catalog)
         self.antigens = Antigens(self, units)
         self.decisions: tuple[Decisions, ...] = tuple(decisions(ruleset, v) for v in self.vaccines)
-        roots = {call.name for call in predicate_calls(ruleset)}
+        calls = list(predicate_calls(ruleset))
         rejected = {r.call.name for v in self.vaccines for r in v.rejects}
         # predicates about a group's valid doses, read off the walk in the main statement
-        self.row_predicates = row_predicates(ruleset, predicate_calls(ruleset), rejected, self.row)
-        self.datalog = datalog_pass.Datalog(ruleset, as_of, roots - set(self.row_predicates), rejected)
-        for call in predicate_calls(ruleset):
+        self.row_predicates = row_predicates(ruleset, calls, rejected, self.row)
+        roots = {call.name for call in calls} - set(self.row_predicates)
+        self.datalog = datalog_pass.Datalog(ruleset, as_of, roots, rejected)
+        for call in calls:
             if call.name not in self.datalog.arity:
                 raise VaxError(f"no predicate or built-in relation named '{call.name}' (run vaxdsl check)")
         # compile the rule tables once (this also registers what the wide row must hold)

@@ -31,8 +31,7 @@ from .datalog import constants_of
 from .dates import DateExpr, compare_shift
 from .sql import all_of, any_of
 
-_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
-_SQL_OP = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}  # a OP b  <=>  b FLIP[OP] a
 
 
 class _NotRowShaped(Exception):
@@ -125,9 +124,8 @@ def _comparison_sql(comparison: ast.Comparison, birth: set[str], dates: dict[str
         right = right.term
     if not (isinstance(left, ast.Name) and left.name in dates and isinstance(right, ast.Name)):
         raise _NotRowShaped
-    given = dates[left.name]
     if right.name in birth:  # a dose's date against birth + A: the row's age column
-        return f"({given.jd_sql()} {_SQL_OP[op]} {row.age((months, days))})"
+        return compare_shift(dates[left.name], op, DateExpr(jd=row.age((months, days))), 0, 0)
     if right.name not in dates:
         raise _NotRowShaped
-    return compare_shift(given, op, dates[right.name], months, days)
+    return compare_shift(dates[left.name], op, dates[right.name], months, days)

@@ -140,7 +140,6 @@ def timing_failure(series: ast.Series, given: date, birth: date, valid_dates: li
     target = target_dose(series, number)
     if target is None:
         return Failure("extraneous", f"an extra dose: the series ({_doses(len(valid_dates))}) was already complete")
-    age = describe_age(birth, given)
     for interval in target.intervals:
         anchor = anchor_of(interval, valid_dates)
         if anchor is None:
@@ -150,6 +149,7 @@ def timing_failure(series: ast.Series, given: date, birth: date, valid_dates: li
             return Failure("too_soon", (
                 f"given too soon: {gap_words(anchor_date, given, interval.duration)} after dose {number} "
                 f"({anchor_date.isoformat()}); the minimum interval is {duration_text(interval.duration)}"))
+    age = describe_age(birth, given)
     if target.min_age is not None and given < add(birth, target.min_age):
         return Failure("too_young", f"given before the minimum age of {duration_text(target.min_age)} (at {age})")
     if target.max_age is not None and given >= add(birth, target.max_age):
