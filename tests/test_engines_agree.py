@@ -6,8 +6,10 @@ Histories include same-day doses, combination products, doses after the effectiv
 birth, unknown CVX codes and product names, MVX variants, month-end and leap-day birth dates, and
 exemptions of every kind (dated before and after E). The rulesets are Minnesota, the example district,
 and two written here to reach what those do not: groups without a series, recursion, counts and
-``valid``/``invalid`` in predicates, month intervals, age windows on counts, exemption outcomes; a fifth has several series per group with start windows and every kind of
-``skip when`` test; a sixth declares antigens (docs/semantics.md, "Antigens"), modelled on MMR.
+``valid``/``invalid`` in predicates (one of them read off the walk: compiler/row_predicates.py),
+month intervals, age windows on counts, exemption outcomes; a fifth has several series per group
+with start windows and every kind of ``skip when`` test; a sixth declares antigens
+(docs/semantics.md, "Antigens"), modelled on MMR.
 
 ``VAXDSL_AGREE_EXAMPLES`` sets the number of examples per ruleset (default 100).
 """
