@@ -80,6 +80,7 @@ def test_evaluate_doses(conn):
 
 def test_session_reevaluates_one_student_after_a_new_dose(conn):
     session = engine.Session(MINNESOTA, conn, AS_OF)
+    assert "list" in session.prepared.main  # the per-student statements are ready before the first student
     before = session.evaluate_student("B")
     assert before.groups == _reference()["B"].groups
     conn.execute("INSERT INTO doses VALUES (100, 'B', '2025-08-01', 8, NULL, NULL, 'test', 0)")
