@@ -85,18 +85,19 @@ def test_a_kindergartner_four_doses_short_of_the_fifth():
 
 
 def test_dose_reasons_in_words():
+    # 2016-05-20 is 4 weeks + 2 days after the dose too soon (the next interval counts from it)
     text = explain([("2016-03-01", 3), ("2016-04-01", 3), ("2016-04-20", 3), ("2016-05-01", 21),
-                    ("2016-05-10", 3), ("2016-06-10", 3)])
+                    ("2016-05-20", 3), ("2016-06-20", 3)])
     assert ("    2016-03-01 MMR (CVX 03): not valid — given before the minimum age of 12 months - 4 days "
             "(at 11 months 20 days)\n") in text
     assert "    2016-04-01 MMR (CVX 03): valid (dose 1)\n" in text
     assert ("    2016-04-20 MMR (CVX 03): not valid — given too soon: 19 days after dose 1 (2016-04-01); "
             "the minimum interval is 4 weeks - 4 days\n") in text
-    assert ("    2016-05-10 MMR (CVX 03): not valid — live virus conflict: live_conflict(student, dose) holds "
+    assert ("    2016-05-20 MMR (CVX 03): not valid — live virus conflict: live_conflict(student, dose) holds "
             "(A live dose within 28 days after a different live vaccine)\n") in text
-    assert "    2016-06-10 MMR (CVX 03): valid (dose 2)\n" in text
+    assert "    2016-06-20 MMR (CVX 03): valid (dose 2)\n" in text
     assert "  Decided by: rule '2 doses Compliant' => Compliant\n" in text
-    assert "    at least 2 valid doses: has 2 (2016-04-01, 2016-06-10)\n" in text
+    assert "    at least 2 valid doses: has 2 (2016-04-01, 2016-06-20)\n" in text
 
 
 def test_extra_doses_and_a_complete_group_needs_nothing():

@@ -82,12 +82,14 @@ def test_too_young_at_the_four_day_grace_boundary(days_before_first_birthday, va
     assert walk("MMR", (given, 3)) == [(given, valid, None if valid else "too_young", 1 if valid else None)]
 
 
-def test_too_soon_counts_from_the_previous_valid_dose():
-    # 23 days after dose 1 is too soon (4 weeks - 4 days = 24 days); the next try is measured from dose 1 again.
-    assert walk("MMR", ("2021-02-01", 3), ("2021-02-24", 3), ("2021-02-25", 3)) == [
+def test_the_next_try_counts_from_the_dose_given_too_soon():
+    # 23 days after dose 1 is too soon (4 weeks - 4 days = 24 days); the next try is measured from that
+    # dose, not from dose 1 (docs/semantics.md, step 2): a day later is too soon, 24 days later valid.
+    assert walk("MMR", ("2021-02-01", 3), ("2021-02-24", 3), ("2021-02-25", 3), ("2021-03-21", 3)) == [
         ("2021-02-01", True, None, 1),
         ("2021-02-24", False, "too_soon", None),
-        ("2021-02-25", True, None, 2),
+        ("2021-02-25", False, "too_soon", None),
+        ("2021-03-21", True, None, 2),
     ]
 
 

@@ -193,7 +193,9 @@ def test_what_is_still_needed_follows_the_chosen_series_past_its_skips():
     student, evaluation = evaluate("2016-01-10", LATE_THIRD, as_of="2020-02-01")
     need = next_needs(RULESET, evaluation, student, date(2020, 2, 1))["Polio"]
     assert need.dose_number == 4
-    assert need.earliest == date(2020, 4, 6)  # dose 2 + 6 months - 4 days
+    # 6 months - 4 days after the dose given too soon (2020-01-10), which sets the clock
+    assert need.earliest == date(2020, 7, 6)
+    assert "6 months - 4 days after the previous dose (not valid) (2020-01-10)" in need.words
 
 
 def test_series_complete_is_the_chosen_series_being_complete():

@@ -617,6 +617,10 @@ EXEMPTION_KINDS = ("medical", "conscientious", "lab_immunity", "disease_history"
 INVALID_REASONS = (
     "too_young", "too_soon", "live_virus_conflict", "not_allowable", "too_old", "extraneous",
 )
+# A dose not valid for one of these is passed over as the anchor of the next dose's interval from the
+# previous dose: it is the wrong product, or past the series. Any other reason (its timing, a reject)
+# leaves it the anchor, as CDSi's "immediate previous dose administered" (docs/semantics.md, step 2).
+NOT_ANCHORING_REASONS = ("not_allowable", "too_old", "extraneous")
 
 
 def cvx_key(code: str) -> int:

@@ -31,6 +31,8 @@ number (docs/semantics.md, "Antigens").
 
 from __future__ import annotations
 
+import attrs
+
 from ..errors import VaxError
 from .dates import DateExpr
 from .series import ID_WIDTH, SeriesChecks, chunk_day, chunk_pid, fast_parts
@@ -143,7 +145,7 @@ class FastDoses:
                 first = checks.reason(1, self._judged(u, 0))
                 reason = f"(CASE WHEN {POSITION} <= {a} THEN {first} ELSE {extraneous} END)"
             else:
-                targets = [f"WHEN {t} THEN {checks.reason(t, self._judged(u, t - 1))}"
+                targets = [f"WHEN {t} THEN {checks.reason(t, self._judged_after(u, t - 1, checks))}"
                            for t in range(1, checks.limit + 1)]
                 reason = (f"(CASE {self._before(u)} + 1 {' '.join(targets)} ELSE {extraneous} END)"
                           if targets else str(extraneous))
@@ -152,8 +154,20 @@ class FastDoses:
             return arms[0][1]
         return f"(CASE f.wk_{u} / {q.R ** 5} {' '.join(f'WHEN {k} THEN {r}' for k, r in arms)} END)"
 
-    def _judged(self, u: int, n: int) -> Judged:
-        """The dose at ``POSITION`` of unit u's group string with n valid doses before it, valid dose k at
+    def _judged_after(self, u: int, n: int, checks) -> Judged:
+        """:meth:`_judged`, and when n >= 1 the dose before it: the walk's failure j, judged against the
+        same target (so also with n valid doses before it) - the anchor of an interval from the
+        previous dose if it failed for its timing (docs/semantics.md, step 2)."""
+        judged = self._judged(u, n)
+        if n < 1:
+            return judged
+        _, j, _, a = fast_parts(f"f.wk_{u}", self.q.R)
+        before = self._judged(u, n, f"({POSITION} - 1)")
+        retry = all_of([f"{j} >= 1", f"{POSITION} = {a} + {j} + 1", checks.timing(n + 1, before)])
+        return attrs.evolve(judged, retried=(retry, before.date))
+
+    def _judged(self, u: int, n: int, position: str = POSITION) -> Judged:
+        """The dose at ``position`` of unit u's group string with n valid doses before it, valid dose k at
         position a + k + (1 <= j <= k) of the chosen walk."""
         q = self.q
         g, W, pw = q._g(u), q.width, q.catalog.width
@@ -169,6 +183,6 @@ class FastDoses:
         def before(test):
             raise VaxError("internal: a dose's reason does not count the doses before it")
 
-        date, pid = at(POSITION)
+        date, pid = at(position)
         return Judged(date, pid, None, n, lambda k: at(valid(k))[0], lambda k: at(valid(k))[1], before,
-                      f"({POSITION} - 1)")
+                      f"({position} - 1)")

@@ -8,6 +8,7 @@ catalog, the reasons, the skip-condition counters), kept apart so each reads in 
 
 from __future__ import annotations
 
+from .. import ast
 from . import products as products_pass
 from .dates import DateExpr, compare_shift, months_days
 from .series import (SeriesChecks, chunk_day, chunk_id, chunk_pid, choice_score, max_valid, reject_call_sql,
@@ -36,7 +37,7 @@ class ExactWalk:
 
         return Judged(here[0], here[1], chunk_id("w.s", "w.i", WW, pw), "w.n" if n is None else n,
                       valid_date, lambda k: chunk_pid("w.vs", str(k), W, pw),
-                      before, "(w.i - 1)")
+                      before, "(w.i - 1)", retried=("(w.pa > 0)", DateExpr(jd="w.pa", keyer=self._keyer("w.pa"))))
 
     def _walk_parts(self, student: str, sources) -> tuple[str, str]:
         """(target after step 0, reason code) of the walk's current row, by virtual walk ``w.v``."""
@@ -71,6 +72,9 @@ class ExactWalk:
             + ("" if (never := self._never_chosen(w, DateExpr(text="birth"))) == "0" else f" AND NOT {never}")
             for w in walks)
         counters = list(self._counters.items())
+        # pa: the day of the latest dose since the last valid one not valid for its timing or a reject
+        # (0: none), the anchor of an interval from the previous dose (docs/semantics.md, step 2)
+        not_anchoring = ", ".join(str(self.reasons.code(r)) for r in ast.NOT_ANCHORING_REASONS)
         q_columns = "".join(f", {name}" for _, name in counters)
         q_start = ", 0" * len(counters)
         q_step = "".join(f",\n    CASE WHEN w.ph = 1 THEN w.{name} + {test} ELSE w.{name} END" for test, name in counters)
@@ -78,14 +82,16 @@ class ExactWalk:
             f"INSERT INTO vx_walk WITH RECURSIVE\n"
             f"src AS (\n{src}\n),\n"
             f"pairs(sid, birth, g, v, s) AS ({pairs}),\n"
-            f"w(sid, birth, g, v, s, c, i, ph, n, t, vs, r{q_columns}) AS (\n"
-            f"  SELECT sid, birth, g, v, s, length(s) / {WW}, 1, 0, 0, 1, '', 0{q_start} FROM pairs\n"
+            f"w(sid, birth, g, v, s, c, i, ph, n, t, vs, r, pa{q_columns}) AS (\n"
+            f"  SELECT sid, birth, g, v, s, length(s) / {WW}, 1, 0, 0, 1, '', 0, 0{q_start} FROM pairs\n"
             f"  UNION ALL\n"
             f"  SELECT w.sid, w.birth, w.g, w.v, w.s, w.c, w.i + w.ph, 1 - w.ph,\n"
             f"    CASE WHEN w.ph = 1 AND w.r = 0 THEN w.n + 1 ELSE w.n END,\n"
             f"    CASE WHEN w.ph = 0 THEN {self._walk_target} WHEN w.r = 0 THEN w.t + 1 ELSE w.t END,\n"
             f"    CASE WHEN w.ph = 1 AND w.r = 0 THEN w.vs || substr(w.s, (w.i-1)*{WW}+1, {W}) ELSE w.vs END,\n"
-            f"    CASE WHEN w.ph = 0 THEN {self._walk_reason} ELSE w.r END{q_step}\n"
+            f"    CASE WHEN w.ph = 0 THEN {self._walk_reason} ELSE w.r END,\n"
+            f"    CASE WHEN w.ph = 0 OR w.r IN ({not_anchoring}) THEN w.pa WHEN w.r = 0 THEN 0"
+            f" ELSE {chunk_day('w.s', 'w.i', WW)} END{q_step}\n"
             f"  FROM w JOIN vx_birth b ON b.birth = w.birth\n"
             f"  WHERE w.ph = 0 OR w.i < w.c\n"
             f")\n"

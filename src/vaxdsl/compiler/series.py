@@ -43,7 +43,10 @@ same chunks (valid dose k, the doses before i, n - constants along the segment),
 walk is at target t + 1 on dose i and tests that target's lines with the same state, as the chain
 does, until one target's lines do not hold: the assumption of ``(i, F, s')``, whose first test is
 the failure test of that target. Otherwise steps 1-4 and 6 run against target t with anchors valid
-doses of the assumption: the fast path's tests. A failure leaves n and t, and the walk reaches dose
+doses of the assumption - or, for an interval from the previous dose at the first dose after the
+failure F = {i - 1}, dose i - 1 itself when it failed for its timing: the segment after a failure
+carries that test (``retry``) to its first dose, chains there included; every later dose of it
+follows a valid one. These are the fast path's tests. A failure leaves n and t, and the walk reaches dose
 i + 1 with the assumption of ``(i + 1, F + {i}, s)``; a pass makes dose i valid dose n + 1 with
 t + 1, which is the same segment's assumption at dose i + 1. Once t > S (position > imax) there is
 no series dose t: every later dose is extraneous whatever else holds, so n stays and the walk is
@@ -74,10 +77,11 @@ position that can precede a valid dose, since a second failure is the last dose)
 dose k is chunk ``a + k + (1 <= j <= k)``.
 
 **Exact walk**: a ``WITH RECURSIVE`` over the chunk positions of each (student, virtual walk) that
-keeps n, t, the string ``vs`` of valid chunks so far and a running counter per filtered ``QTY
-doses`` test of a skip condition, alternating a judging row (phase 0 -> 1: t moved past the targets
+keeps n, t, the string ``vs`` of valid chunks so far, the day ``pa`` of a later dose not valid for
+its timing (0: none; the anchor of an interval from the previous dose), and a running counter per
+filtered ``QTY doses`` test of a skip condition, alternating a judging row (phase 0 -> 1: t moved past the targets
 whose skip lines hold, then the reason against target t, written once) and an applying row (phase
-1 -> 0: count and append a valid dose, t + 1, counters). The chosen walk's ``n`` and ``vs`` are
+1 -> 0: count and append a valid dose, t + 1, pa, counters). The chosen walk's ``n`` and ``vs`` are
 then the input of the rule conditions (for the fast path, the chosen integer plays that part).
 """
 
@@ -170,17 +174,32 @@ class SeriesChecks:
             return None
         return age_floor(ast.Or(tuple(skip.condition for skip in target.skips)))
 
-    def anchor(self, interval: ast.MinInterval, judged: Judged) -> tuple[str, DateExpr] | None:
-        """(exists, date) of the valid dose an interval counts from; None when it cannot exist."""
+    def anchors(self, interval: ast.MinInterval, judged: Judged) -> list[tuple[str, DateExpr]]:
+        """(exists, date) of the doses an interval may count from: the valid dose it names and, for
+        the previous dose, a later dose not valid for its timing (``judged.retried``). The later one is
+        the anchor when it exists; since it is later, a dose too soon after the valid one is too soon
+        after it too, so "too soon after either" is the test."""
         start = interval.start
-        if start is None or start.kind == "last":
+        previous = start is None or start.kind == "last"
+        if previous:
             exists, number = judged.has(1), judged.last()
         else:
             number = 1 if start.kind == "first" else start.number
             exists = judged.has(number)
         if exists == "0":
-            return None
-        return exists, judged.valid_date(number)
+            return []
+        found = [(exists, judged.valid_date(number))]
+        if previous and judged.retried is not None and judged.retried[0] != "0":
+            if judged.retried[0] == "1":
+                return [(exists, judged.retried[1])]
+            found.append((all_of([exists, judged.retried[0]]), judged.retried[1]))
+        return found
+
+    def timing(self, number: int, dose: Judged) -> str:
+        """SQL 0/1: the dose fails series dose ``number`` for its interval or age (then it is the anchor
+        of the next dose's interval from the previous dose, not being valid for its timing)."""
+        return any_of([cond for reason, cond in self.failures(number, dose, with_rejects=False)
+                       if reason not in ast.NOT_ANCHORING_REASONS])
 
     def failures(self, number: int, dose: Judged, with_rejects: bool) -> list[tuple[str, str]]:
         """(reason, SQL condition) in the walk's order for a dose judged against series dose ``number``."""
@@ -191,12 +210,9 @@ class SeriesChecks:
         given = dose.date.jd_sql()
         soon = []
         for interval in target.intervals:
-            anchor = self.anchor(interval, dose)
-            if anchor is None:
-                continue
-            exists, date = anchor
             months, days = months_days(interval.duration)
-            soon.append(all_of([exists, not_(compare_shift(dose.date, ">=", date, months, days))]))
+            for exists, date in self.anchors(interval, dose):
+                soon.append(all_of([exists, not_(compare_shift(dose.date, ">=", date, months, days))]))
         if soon:
             out.append(("too_soon", any_of(soon)))
         if target.min_age is not None and not dose.at_least(target.min_age):
@@ -302,18 +318,24 @@ def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged
             memo[key] = checks.skips(t, attrs.evolve(judged_at(i, F), floors=floors))
         return memo[key]
 
-    def fails(t: int, i: int, F: tuple, floors: tuple) -> str:
-        key = ("fail", t, i, F, floors)
+    def fails(t: int, i: int, F: tuple, floors: tuple, retry: str = "0") -> str:
+        key = ("fail", t, i, F, floors, retry)
         if key not in memo:
-            memo[key] = checks.fails(t, attrs.evolve(judged_at(i, F), floors=floors))
+            judged = attrs.evolve(judged_at(i, F), floors=floors)
+            if retry == "1":  # dose i - 1 failed for its timing: the anchor of an interval from the previous dose
+                judged = attrs.evolve(judged, retried=("1", judged_at(i - 1, ()).date))
+            memo[key] = checks.fails(t, judged)
         return memo[key]
+
+    def timing(t: int, i: int, floors: tuple) -> str:
+        return checks.timing(t, attrs.evolve(judged_at(i, ()), floors=floors))
 
     def settle(F: tuple, s: int) -> str:
         imax = S - s + len(F)
         j = R * F[0] if F else 0
         return f"(min({c}, {imax}) - {len(F)} + {j} + {R * R} * ({c} >= {imax}))"
 
-    def chain(i: int, F: tuple, s: int, used: int, floors: tuple) -> str:
+    def chain(i: int, F: tuple, s: int, used: int, floors: tuple, retry: str) -> str:
         """After the skip lines of target t held at dose i: where the chain ends, and the rest."""
         t = i - len(F) + s
         floor = checks.skip_floor(t)
@@ -321,7 +343,7 @@ def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged
         arms = []
         number = t + 1
         while True:
-            rest = segment(i, F, s + number - t, used, floors, checked=True)
+            rest = segment(i, F, s + number - t, used, floors, checked=True, retry=retry)
             stop = not_(skips(number, i, F, floors))
             if stop == "1" or number > S:
                 arms.append(f"ELSE {rest}")
@@ -335,25 +357,35 @@ def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged
             return arms[0][5:]
         return f"(CASE {' '.join(arms)} END)"
 
-    def segment(p: int, F: tuple, s: int, used: int, floors: tuple, checked: bool = False) -> str:
+    def segment(p: int, F: tuple, s: int, used: int, floors: tuple, checked: bool = False, retry: str = "0") -> str:
+        """``retry``: "1" when dose p - 1 failed for its timing (then dose p's interval from the
+        previous dose counts from it), else "0"."""
         imax = S - s + len(F)
         arms = []
         for i in range(p, imax + 1):
             t = i - len(F) + s
+            here = retry if i == p else "0"
             skip = "0" if (checked and i == p) else skips(t, i, F, floors)
             if skip != "0":
                 cost = 0 if skip == "1" else 1
-                after = str(opened) if used + cost > max_skips else chain(i, F, s, used + cost, floors)
+                after = str(opened) if used + cost > max_skips else chain(i, F, s, used + cost, floors, here)
                 arms.append(f"WHEN {all_of([f'{c} >= {i}', skip])} THEN {after}")
                 if skip == "1":
                     break  # certain: later tests are never reached (or c < i and none holds)
-            failed = fails(t, i, F, floors)
+            failed = fails(t, i, F, floors, here)
             if failed != "0":
                 if F:  # a second failure: settled when it is the last dose
                     after = f"(CASE WHEN {c} > {i} THEN {opened} ELSE {i - 1 - len(F) + R * F[0]} END)"
+                    arms.append(f"WHEN {all_of([f'{c} >= {i}', failed])} THEN {after}")
                 else:
-                    after = segment(i + 1, (i,), s, used, floors)
-                arms.append(f"WHEN {all_of([f'{c} >= {i}', failed])} THEN {after}")
+                    # a failure for its timing makes dose i the next one's anchor: its own arm, so the
+                    # test is not nested into the rest (SQLite's parser has a fixed stack)
+                    timed = timing(t, i, floors) if i >= 2 else "0"
+                    if timed not in ("0", failed):
+                        arms.append(f"WHEN {all_of([f'{c} >= {i}', timed])} THEN "
+                                    f"{segment(i + 1, (i,), s, used, floors, retry='1')}")
+                    after = segment(i + 1, (i,), s, used, floors, retry="1" if timed == failed else "0")
+                    arms.append(f"WHEN {all_of([f'{c} >= {i}', failed])} THEN {after}")
                 if failed == "1":
                     break
         if not arms:

@@ -57,7 +57,8 @@ def need_for_group(vaccine: ast.Vaccine, group: GroupEvaluation, valid_dates: li
     chosen = walk.chosen if walk is not None else None
     series = chosen.series if chosen is not None else vaccine.all_series[0]
     number = chosen.next_target if chosen is not None else len(valid_dates) + 1
-    return series_need(vaccine.id, series, number, valid_dates, birth, as_of, product_names)
+    retried = chosen.retried if chosen is not None else None
+    return series_need(vaccine.id, series, number, valid_dates, birth, as_of, product_names, retried)
 
 
 def _antigens_need(vaccine: ast.Vaccine, walk, birth: date, as_of: date, product_names) -> Need:
@@ -67,7 +68,8 @@ def _antigens_need(vaccine: ast.Vaccine, walk, birth: date, as_of: date, product
         chosen = antigen_walk.chosen
         if not chosen.complete:
             dates = [v.known.dose.date for v in chosen.verdicts if v.valid]
-            need = series_need(vaccine.id, chosen.series, chosen.next_target, dates, birth, as_of, product_names)
+            need = series_need(vaccine.id, chosen.series, chosen.next_target, dates, birth, as_of, product_names,
+                               chosen.retried)
             needs.append((antigen_walk.antigen.name, need))
     if not needs:
         return Need(vaccine.id, None, None, "no further series dose (every antigen's series is complete), "
@@ -78,8 +80,9 @@ def _antigens_need(vaccine: ast.Vaccine, walk, birth: date, as_of: date, product
 
 
 def series_need(vaccine_id: str, series: ast.Series, number: int, valid_dates: list[date], birth: date,
-                as_of: date, product_names: dict[str, str] | None = None) -> Need:
-    """Dose ``number`` of ``series``, after the valid doses on ``valid_dates``."""
+                as_of: date, product_names: dict[str, str] | None = None, retried: date | None = None) -> Need:
+    """Dose ``number`` of ``series``, after the valid doses on ``valid_dates`` (and a dose since not
+    valid for its timing, on ``retried``: :func:`.series.anchor_of`)."""
     target = target_dose(series, number)
     if target is None:
         return Need(vaccine_id, None, None,
@@ -89,11 +92,10 @@ def series_need(vaccine_id: str, series: ast.Series, number: int, valid_dates: l
     if target.min_age is not None:
         limits.append((add(birth, target.min_age), f"at age {duration_text(target.min_age)}"))
     for interval in target.intervals:
-        anchor = anchor_of(interval, valid_dates)
+        anchor = anchor_of(interval, valid_dates, retried)
         if anchor is not None:
-            anchor_number, anchor_date = anchor
-            after = f"{duration_text(interval.duration)} after dose {anchor_number} ({anchor_date.isoformat()})"
-            limits.append((add(anchor_date, interval.duration), after))
+            after = f"{duration_text(interval.duration)} after {anchor.words} ({anchor.date.isoformat()})"
+            limits.append((add(anchor.date, interval.duration), after))
     earliest = max((when for when, _ in limits), default=None)
     products = ""
     if target.allows:

@@ -58,6 +58,7 @@ class SeriesWalk:
     next_target: int  # the series dose the next dose would be judged as
     candidate: bool  # the start window holds (docs/semantics.md, "Choosing among series")
     start_age: date | None  # the day the window was tested on: the first valid dose, else E
+    retried: date | None = None  # the next dose's interval counts from it (:func:`anchor_of`)
 
     @property
     def complete(self) -> bool:
@@ -113,16 +114,28 @@ def target_dose(series: ast.Series, number: int) -> ast.SeriesDose | None:
     return next((dose for dose in series.doses if dose.number == number), None)
 
 
-def anchor_of(interval: ast.MinInterval, valid_dates: list[date]) -> tuple[int, date] | None:
-    """(valid dose number, date) an interval counts from, or None when that dose does not exist yet."""
+@attrs.frozen
+class Anchor:
+    """The dose an interval counts from: its date, and how to name it."""
+
+    date: date
+    words: str  # "dose 2", "the previous dose (not valid)"
+
+
+def anchor_of(interval: ast.MinInterval, valid_dates: list[date], retried: date | None = None) -> Anchor | None:
+    """The dose an interval counts from, or None when it does not exist yet. ``retried`` is the latest
+    dose after the last valid one that was not valid for its timing or a reject: an interval from the
+    previous dose counts from it."""
     if interval.start is None or interval.start.kind == "last":
         number = len(valid_dates)
+        if number >= 1 and retried is not None:
+            return Anchor(retried, "the previous dose (not valid)")
     elif interval.start.kind == "first":
         number = 1
     else:
         number = interval.start.number
     if 1 <= number <= len(valid_dates):
-        return number, valid_dates[number - 1]
+        return Anchor(valid_dates[number - 1], f"dose {number}")
     return None
 
 
@@ -132,7 +145,7 @@ def gap_words(start: date, end: date, duration: ast.Duration) -> str:
 
 
 def timing_failure(series: ast.Series, given: date, birth: date, valid_dates: list[date],
-                   number: int) -> Failure | None:
+                   number: int, retried: date | None = None) -> Failure | None:
     """Steps 1-4: is there a target dose ``number``, and was this dose given at an interval and age it allows?
 
     The interval is judged before the age: a dose that fails both is ``too_soon``, the reason the
@@ -141,14 +154,13 @@ def timing_failure(series: ast.Series, given: date, birth: date, valid_dates: li
     if target is None:
         return Failure("extraneous", f"an extra dose: the series ({_doses(len(valid_dates))}) was already complete")
     for interval in target.intervals:
-        anchor = anchor_of(interval, valid_dates)
+        anchor = anchor_of(interval, valid_dates, retried)
         if anchor is None:
             continue  # no anchor yet: nothing to measure from
-        number, anchor_date = anchor
-        if given < add(anchor_date, interval.duration):
+        if given < add(anchor.date, interval.duration):
             return Failure("too_soon", (
-                f"given too soon: {gap_words(anchor_date, given, interval.duration)} after dose {number} "
-                f"({anchor_date.isoformat()}); the minimum interval is {duration_text(interval.duration)}"))
+                f"given too soon: {gap_words(anchor.date, given, interval.duration)} after {anchor.words} "
+                f"({anchor.date.isoformat()}); the minimum interval is {duration_text(interval.duration)}"))
     age = describe_age(birth, given)
     if target.min_age is not None and given < add(birth, target.min_age):
         return Failure("too_young", f"given before the minimum age of {duration_text(target.min_age)} (at {age})")
@@ -258,6 +270,7 @@ def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: 
     verdicts: list[Verdict] = []
     skipped: list[SkippedDose] = []
     valid_dates: list[date] = []
+    retried: date | None = None  # the latest dose since the last valid one not valid for its timing
     target = 1
     for known in doses:
         given = known.dose.date
@@ -267,7 +280,7 @@ def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: 
                 break
             skipped.append(SkippedDose(target, given, skip))
             target += 1
-        failure = timing_failure(series, given, birth, valid_dates, target)
+        failure = timing_failure(series, given, birth, valid_dates, target, retried)
         if failure is None:
             rejecting = next((r for r in series.rejects if rejected(r, known)), None)
             if rejecting is not None:
@@ -276,15 +289,18 @@ def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: 
             failure = product_failure(series, known.product, given, birth, target)
         if failure is None:
             valid_dates.append(given)
+            retried = None
             verdicts.append(Verdict(known, True, None, len(valid_dates), target))
             target += 1
         else:
+            if failure.reason not in ast.NOT_ANCHORING_REASONS:
+                retried = given
             judged = target if target in by_number else None
             verdicts.append(Verdict(known, False, failure.reason, None, judged, failure.words))
     first_valid = next((v.known.dose.date for v in verdicts if v.valid), None)
     start_day = first_valid or as_of
     candidate = start_window_holds(series, birth, start_day)
-    return SeriesWalk(series, tuple(verdicts), tuple(skipped), target, candidate, start_day)
+    return SeriesWalk(series, tuple(verdicts), tuple(skipped), target, candidate, start_day, retried)
 
 
 def start_window_holds(series: ast.Series, birth: date, day: date) -> bool:
