@@ -46,8 +46,8 @@ the failure test of that target. Otherwise steps 1-4 and 6 run against target t 
 doses of the assumption - or, for an interval from the previous dose at the first dose after the
 failure F = {i - 1}, dose i - 1 itself when it failed for its timing: the segment after a failure
 carries that test (``retry``) to its first dose, chains there included; every later dose of it
-follows a valid one. These are the fast path's tests. A failure leaves n and t, and the walk reaches dose
-i + 1 with the assumption of ``(i + 1, F + {i}, s)``; a pass makes dose i valid dose n + 1 with
+follows a valid one. These are the fast path's tests. A failure leaves n and t, and the walk reaches
+dose i + 1 with the assumption of ``(i + 1, F + {i}, s)``; a pass makes dose i valid dose n + 1 with
 t + 1, which is the same segment's assumption at dose i + 1. Once t > S (position > imax) there is
 no series dose t: every later dose is extraneous whatever else holds, so n stays and the walk is
 complete. QED.
@@ -79,9 +79,9 @@ dose k is chunk ``a + k + (1 <= j <= k)``.
 **Exact walk**: a ``WITH RECURSIVE`` over the chunk positions of each (student, virtual walk) that
 keeps n, t, the string ``vs`` of valid chunks so far, the day ``pa`` of a later dose not valid for
 its timing (0: none; the anchor of an interval from the previous dose), and a running counter per
-filtered ``QTY doses`` test of a skip condition, alternating a judging row (phase 0 -> 1: t moved past the targets
-whose skip lines hold, then the reason against target t, written once) and an applying row (phase
-1 -> 0: count and append a valid dose, t + 1, pa, counters). The chosen walk's ``n`` and ``vs`` are
+filtered ``QTY doses`` test of a skip condition, alternating a judging row (phase 0 -> 1: t moved
+past the targets whose skip lines hold, then the reason against target t, written once) and an
+applying row (phase 1 -> 0: count and append a valid dose, t + 1, pa, counters). The chosen walk's ``n`` and ``vs`` are
 then the input of the rule conditions (for the fast path, the chosen integer plays that part).
 """
 
