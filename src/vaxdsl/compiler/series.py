@@ -195,11 +195,12 @@ class SeriesChecks:
             found.append((all_of([exists, judged.retried[0]]), judged.retried[1]))
         return found
 
-    def timing(self, number: int, dose: Judged) -> str:
+    def timing(self, number: int, dose: Judged, anchoring: bool = True) -> str:
         """SQL 0/1: the dose fails series dose ``number`` for its interval or age (then it is the anchor
-        of the next dose's interval from the previous dose, not being valid for its timing)."""
+        of the next dose's interval from the previous dose, not being valid for its timing); with
+        ``anchoring=False``, for any other reason (its product, a maximum age)."""
         return any_of([cond for reason, cond in self.failures(number, dose, with_rejects=False)
-                       if reason not in ast.NOT_ANCHORING_REASONS])
+                       if (reason not in ast.NOT_ANCHORING_REASONS) == anchoring])
 
     def failures(self, number: int, dose: Judged, with_rejects: bool) -> list[tuple[str, str]]:
         """(reason, SQL condition) in the walk's order for a dose judged against series dose ``number``."""
@@ -327,8 +328,8 @@ def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged
             memo[key] = checks.fails(t, judged)
         return memo[key]
 
-    def timing(t: int, i: int, floors: tuple) -> str:
-        return checks.timing(t, attrs.evolve(judged_at(i, ()), floors=floors))
+    def timing(t: int, i: int, floors: tuple, anchoring: bool = True) -> str:
+        return checks.timing(t, attrs.evolve(judged_at(i, ()), floors=floors), anchoring)
 
     def settle(F: tuple, s: int) -> str:
         imax = S - s + len(F)
@@ -381,11 +382,16 @@ def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged
                     # a failure for its timing makes dose i the next one's anchor: its own arm, so the
                     # test is not nested into the rest (SQLite's parser has a fixed stack)
                     timed = timing(t, i, floors) if i >= 2 else "0"
+                    retry = "1" if timed == failed else "0"
                     if timed not in ("0", failed):
                         arms.append(f"WHEN {all_of([f'{c} >= {i}', timed])} THEN "
                                     f"{segment(i + 1, (i,), s, used, floors, retry='1')}")
-                    after = segment(i + 1, (i,), s, used, floors, retry="1" if timed == failed else "0")
-                    arms.append(f"WHEN {all_of([f'{c} >= {i}', failed])} THEN {after}")
+                        # past that arm the dose is not failing for its timing: test only the other
+                        # reasons, not the timing tests a second time (they are most of the cost)
+                        failed = timing(t, i, floors, anchoring=False)
+                    if failed != "0":
+                        after = segment(i + 1, (i,), s, used, floors, retry=retry)
+                        arms.append(f"WHEN {all_of([f'{c} >= {i}', failed])} THEN {after}")
                 if failed == "1":
                     break
         if not arms:
