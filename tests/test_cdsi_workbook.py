@@ -140,6 +140,17 @@ def test_columns_are_found_by_name_in_any_order_and_case(tmp_path):
     assert [(d.cvx, d.mvx) for d in book.cases[0].doses] == [(3, "MSD")]
 
 
+def test_a_workbook_with_more_dose_columns_reads_every_dose(tmp_path):
+    header = HEADER + [f"{field}_{n}" for n in (8, 9) for field in
+                       ("Date_Administered", "CVX", "MVX", "Evaluation_Status", "Evaluation_Reason")]
+    given = [(datetime(2000 + n, 1, 1), "09", None, "Valid", None) for n in range(1, 10)]
+    path = make_workbook(tmp_path / "wide.xlsx", [make_row("T-9", "nine Td doses", datetime(1980, 1, 1), "DTAP",
+                                                            datetime(2020, 1, 1), given)], header=header)
+    case = read_workbook(path).cases[0]
+    assert [d.number for d in case.doses] == list(range(1, 10))
+    assert case.doses[-1].date == date(2009, 1, 1)
+
+
 def test_a_missing_sheet_or_column_stops_with_a_message(tmp_path):
     path = make_workbook(tmp_path / "other.xlsx", [], sheet="Something else")
     with pytest.raises(VaxError, match="no sheet 'FITS Exported TestCases'.*Something else"):

@@ -5,8 +5,8 @@ a status (``Valid``, ``Not Valid``, ``Extraneous``) and, when it is not valid, a
 (``Age: Too Young``, ``Interval: too Soon``, ...). Capitals vary from row to row, so every comparison
 is case-insensitive; the CDC's own text is kept beside the mapped id for reports.
 
->>> ruleset_group("DTAP"), ruleset_group("var"), ruleset_group("HPV")
-('DTaP', 'Varicella', None)
+>>> ruleset_group("DTAP"), ruleset_group("var"), ruleset_group("HPV"), canonical_group("polio")
+('DTaP', 'Varicella', None, 'POL')
 >>> [reason_id(text) for text in ("Age: Too Young", "Interval: too Soon", "Inadvertent Vaccine",
 ...                               "Not a preferable or allowable vaccine", "Series Already Complete")]
 ['too_young', 'too_soon', 'not_allowable', 'not_allowable', 'extraneous']
@@ -16,6 +16,8 @@ is case-insensitive; the CDC's own text is kept beside the mapped id for reports
 ('extraneous', True, False, False)
 >>> status_valid("Maybe") is None
 True
+>>> canonical_status("not  VALID"), canonical_status("Substandard"), canonical_status("Maybe")
+('Not Valid', 'Sub-standard', None)
 """
 
 from __future__ import annotations
@@ -36,9 +38,16 @@ GROUPS: dict[str, str] = {
     "MCV": "MenACWY",
     "HepA": "HepA",
 }
-_GROUPS_FOLDED = {cdc.casefold(): cdc for cdc in GROUPS}
+# Other spellings of those groups (the CDSi supporting data's names, the products' short names), so a
+# workbook exported with them reads the same way.
+ALIASES: dict[str, str] = {
+    "DTaP/Tdap/Td": "DTAP", "Td/Tdap": "DTAP", "Polio": "POL", "IPV": "POL", "Varicella": "VAR",
+    "Meningococcal": "MCV", "MenACWY": "MCV", "MCV4": "MCV", "Pneumococcal": "PCV", "Hep B": "HepB",
+    "Hep A": "HepA",
+}
 
-STATUSES = ("Valid", "Not Valid", "Extraneous")
+# CDSi's evaluation statuses; a sub-standard dose (expired, recalled, a partial dose) is not valid.
+STATUSES = ("Valid", "Not Valid", "Extraneous", "Sub-standard")
 
 # Exact CDC reason labels (case-folded, spaces collapsed) -> ast.INVALID_REASONS.
 REASONS: dict[str, str] = {
@@ -70,6 +79,9 @@ def fold(text: str | None) -> str:
     return re.sub(r"\s+", " ", (text or "").strip()).casefold()
 
 
+_GROUPS_FOLDED = {fold(name): cdc for name, cdc in (*((cdc, cdc) for cdc in GROUPS), *ALIASES.items())}
+
+
 def canonical_group(cdc_group: str | None) -> str | None:
     """The CDC group as this module spells it (``"dtap"`` -> ``"DTAP"``), or None when not mapped."""
     return _GROUPS_FOLDED.get(fold(cdc_group))
@@ -81,14 +93,16 @@ def ruleset_group(cdc_group: str | None) -> str | None:
     return GROUPS[canonical] if canonical else None
 
 
+def canonical_status(status: str | None) -> str | None:
+    """The status as :data:`STATUSES` spells it (capitals, spaces and hyphens aside), or None."""
+    key = re.sub(r"[\s-]", "", fold(status))
+    return next((name for name in STATUSES if re.sub(r"[\s-]", "", fold(name)) == key), None)
+
+
 def status_valid(status: str | None) -> bool | None:
-    """True for ``Valid``; False for ``Not Valid`` and ``Extraneous``; None for anything else."""
-    word = fold(status)
-    if word == "valid":
-        return True
-    if word in ("not valid", "extraneous"):
-        return False
-    return None
+    """True for ``Valid``; False for the other statuses; None for anything else."""
+    name = canonical_status(status)
+    return None if name is None else name == "Valid"
 
 
 def reason_id(text: str | None, status: str | None = None) -> str | None:

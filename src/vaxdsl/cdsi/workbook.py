@@ -1,9 +1,10 @@
 """Read the CDC's CDSi test-case workbook (``.xlsx``, sheet ``FITS Exported TestCases``).
 
-One row per test case: ``CDC_Test_ID``, ``Test_Case_Name``, ``DOB``, up to 7 doses
-(``Date_Administered_n``, ``CVX_n``, ``MVX_n``, ``Evaluation_Status_n``, ``Evaluation_Reason_n``),
-``Vaccine_Group``, ``Assessment_Date``, ``Evaluation_Test_Type``. Columns are found by their header,
-in any order and any case, so the CDC's full workbook (same layout) reads the same way.
+One row per test case: ``CDC_Test_ID``, ``Test_Case_Name``, ``DOB``, doses 1..N
+(``Date_Administered_n``, ``CVX_n``, ``MVX_n``, ``Evaluation_Status_n``, ``Evaluation_Reason_n``; N is 7
+in the CDC's workbooks, the header's highest ``Date_Administered_n`` in any), ``Vaccine_Group``,
+``Assessment_Date``, ``Evaluation_Test_Type``. Columns are found by their header, in any order and any
+case, so the CDC's full workbook (same layout) reads the same way.
 
 Reading never stops at a bad row: a row with no DOB, an unreadable date, a dose with no CVX or an
 unknown status becomes a :class:`RowProblem` (with its row number as Excel shows it) and is skipped.
@@ -28,10 +29,9 @@ from pathlib import Path
 import attrs
 
 from ..errors import VaxError
-from .mapping import STATUSES, fold, reason_id, status_valid
+from .mapping import STATUSES, canonical_status, fold, reason_id, status_valid
 
 SHEET = "FITS Exported TestCases"
-MAX_DOSES = 7
 REQUIRED_COLUMNS = ("CDC_Test_ID", "DOB", "Vaccine_Group", "Assessment_Date")
 DOSE_FIELDS = ("Date_Administered", "CVX", "MVX", "Evaluation_Status", "Evaluation_Reason", "Vaccine_Name")
 
@@ -40,7 +40,7 @@ DOSE_FIELDS = ("Date_Administered", "CVX", "MVX", "Evaluation_Status", "Evaluati
 class CdcDose:
     """One administered dose of a test case, with the CDC's evaluation of it."""
 
-    number: int  # its position in the row, 1..7
+    number: int  # its position in the row, 1..N
     date: date
     cvx: int
     mvx: str | None
@@ -175,6 +175,7 @@ def read_workbook(path, sheet: str = SHEET) -> Workbook:
         if header is None:
             raise VaxError(f"{path}: sheet '{sheet}' is empty")
         columns = _columns(header, path, sheet)
+        doses = _dose_count(columns)
         cases, problems = [], []
         for number, values in enumerate(rows, start=2):
             if values is None or all(_text(v) == "" for v in values):
@@ -182,7 +183,7 @@ def read_workbook(path, sheet: str = SHEET) -> Workbook:
             cell = _Cells(values, columns)
             test_id = cell.text("CDC_Test_ID")
             try:
-                cases.append(_read_case(number, test_id, cell))
+                cases.append(_read_case(number, test_id, cell, doses))
             except _Bad as bad:
                 problems.append(RowProblem(number, test_id, str(bad)))
     finally:
@@ -202,6 +203,14 @@ def _columns(header, path, sheet) -> dict[str, int]:
         raise VaxError(f"{path}: sheet '{sheet}' has no column {', '.join(missing)} "
                        "(is this the CDC's CDSi test-case workbook?)")
     return columns
+
+
+_DOSE_COLUMN = re.compile(r"date_administered_(\d+)")
+
+
+def _dose_count(columns: dict[str, int]) -> int:
+    """How many doses a row holds: the highest n of the header's ``Date_Administered_n`` columns."""
+    return max((int(found.group(1)) for key in columns if (found := _DOSE_COLUMN.fullmatch(key))), default=0)
 
 
 class _Cells:
@@ -229,7 +238,7 @@ class _Cells:
             raise _Bad(f"{what} ({name}): {error}") from None
 
 
-def _read_case(row: int, test_id: str, cell: _Cells) -> TestCase:
+def _read_case(row: int, test_id: str, cell: _Cells, dose_count: int) -> TestCase:
     if not test_id:
         raise _Bad("CDC_Test_ID is missing")
     birth = cell.date("DOB", "the birth date")
@@ -238,7 +247,7 @@ def _read_case(row: int, test_id: str, cell: _Cells) -> TestCase:
     if not group:
         raise _Bad("Vaccine_Group is missing")
     doses = []
-    for n in range(1, MAX_DOSES + 1):
+    for n in range(1, dose_count + 1):
         given = cell.date(f"Date_Administered_{n}", f"dose {n}", required=False)
         cvx_text = cell.text(f"CVX_{n}")
         status = cell.text(f"Evaluation_Status_{n}")
@@ -249,7 +258,7 @@ def _read_case(row: int, test_id: str, cell: _Cells) -> TestCase:
         cvx = _cvx(cvx_text)
         if cvx is None:
             raise _Bad(f"dose {n}: CVX_{n} = {cvx_text!r} is not a CVX code" if cvx_text else f"dose {n}: CVX_{n} is missing")
-        canonical = next((s for s in STATUSES if fold(s) == fold(status)), None)
+        canonical = canonical_status(status)
         if canonical is None:
             raise _Bad(f"dose {n}: Evaluation_Status_{n} = {status!r} is not one of {', '.join(STATUSES)}"
                        if status else f"dose {n}: Evaluation_Status_{n} is missing")
