@@ -344,6 +344,10 @@ SERIES = {
 }
 
 
+# Start ages that are a ruleset CHOICE, not CDSi's minAgeToStart: the adult pneumococcal series start
+# from 19 years, where their doses count, so an adult's PPSV23 at 47 is valid (the CDC's case 2024-0102).
+START_FROM = {f"Pneumococcal 50+ {name} series": "19 years" for name in ("1-dose PCV", "2-dose PCV13", "2-dose PPSV23-PCV")}
+
 # Every series now runs to CDSi's length (the DTaP standard series has all 11 doses, PCV its dose 5).
 SERIES_LENGTH: dict[str, int] = {}
 
@@ -379,7 +383,8 @@ def test_series_minimum_ages_intervals_and_maximum_ages_follow_cdsi(groups, grou
         interval_exceptions = default_exceptions if default or group_id == "DTaP" else {}
         cdsi_doses = cdsi_series(antigen, name)
         select = cdsi_series_element(antigen, name).find("selectSeries")
-        assert ours(series.start_from) == cdsi_duration(select.findtext("minAgeToStart")), f"{name}: start from"
+        start_from = START_FROM.get(name, select.findtext("minAgeToStart"))
+        assert ours(series.start_from) == cdsi_duration(start_from), f"{name}: start from"
         assert ours(series.start_before) == cdsi_duration(select.findtext("maxAgeToStart")), f"{name}: start before"
         length = SERIES_LENGTH.get(group_id, len(cdsi_doses)) if default else len(cdsi_doses)
         assert [dose.number for dose in series.doses] == list(range(1, length + 1)), name
