@@ -382,16 +382,16 @@ def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged
                     # a failure for its timing makes dose i the next one's anchor: its own arm, so the
                     # test is not nested into the rest (SQLite's parser has a fixed stack)
                     timed = timing(t, i, floors) if i >= 2 else "0"
-                    retry = "1" if timed == failed else "0"
+                    rest = failed
                     if timed not in ("0", failed):
                         arms.append(f"WHEN {all_of([f'{c} >= {i}', timed])} THEN "
                                     f"{segment(i + 1, (i,), s, used, floors, retry='1')}")
                         # past that arm the dose is not failing for its timing: test only the other
                         # reasons, not the timing tests a second time (they are most of the cost)
-                        failed = timing(t, i, floors, anchoring=False)
-                    if failed != "0":
-                        after = segment(i + 1, (i,), s, used, floors, retry=retry)
-                        arms.append(f"WHEN {all_of([f'{c} >= {i}', failed])} THEN {after}")
+                        rest = timing(t, i, floors, anchoring=False)
+                    if rest != "0":
+                        after = segment(i + 1, (i,), s, used, floors, retry="1" if timed == failed else "0")
+                        arms.append(f"WHEN {all_of([f'{c} >= {i}', rest])} THEN {after}")
                 if failed == "1":
                     break
         if not arms:
