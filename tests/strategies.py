@@ -219,7 +219,7 @@ def series(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Series]:
     skip = st.builds(ast.Skip, conditions(vocab, max_leaves=3))
     dose = st.builds(ast.SeriesDose, st.integers(1, 6), st.none() | durations(), st.none() | durations(),
                      st.lists(interval, max_size=2).map(tuple), st.lists(allow, max_size=2).map(tuple),
-                     st.lists(skip, max_size=2).map(tuple))
+                     st.lists(skip, max_size=2).map(tuple), st.booleans())
     reject = st.builds(ast.Reject, vocab.reasons, calls(vocab, in_series=True))
     return st.builds(ast.Series, st.lists(dose, max_size=4).map(tuple), st.lists(reject, max_size=2).map(tuple),
                      st.just("") | texts(), st.none() | durations(), st.none() | durations())

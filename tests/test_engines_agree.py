@@ -8,7 +8,7 @@ exemptions of every kind (dated before and after E). The rulesets are Minnesota,
 and two written here to reach what those do not: groups without a series, recursion, counts and
 ``valid``/``invalid`` in predicates (one of them read off the walk: compiler/row_predicates.py),
 month intervals, age windows on counts, exemption outcomes; a fifth has several series per group
-with start windows and every kind of ``skip when`` test; a sixth declares antigens
+with start windows, every kind of ``skip when`` test and recurring last doses; a sixth declares antigens
 (docs/semantics.md, "Antigens"), modelled on MMR.
 
 ``VAXDSL_AGREE_EXAMPLES`` sets the number of examples per ruleset (default 100).
@@ -174,7 +174,7 @@ vaccine Polio {
     dose 2 { min age 10 weeks - 4 days  min interval 4 weeks - 4 days }
     dose 3 { min interval 4 weeks - 4 days  skip when age >= 4 years }
     dose 4 { skip when age >= 4 years or at least 2 doses of Combo }
-    dose 5 { min age 4 years - 4 days  min interval 6 months - 4 days  allow IPV }
+    dose 5 recurring { min age 4 years - 4 days  min interval 6 months - 4 days  allow IPV }
   }
   series "adult" {
     start from age 18 years
@@ -182,6 +182,7 @@ vaccine Polio {
     dose 2 { min interval 4 weeks - 4 days  skip when dose 1 at age >= 20 years }
     dose 3 { min interval 6 months - 4 days  skip when interval from first dose to last dose >= 1 year }
   }
+  rule "boosted" => compliant when at least 6 valid doses of IPV and dose 7 at age >= 4 years
   rule "done" => compliant when at least 4 valid doses and series complete
   rule "complete early" => in_grace_period when series complete
   rule "three late" => compliant when exactly 3 valid doses and last dose at age >= 4 years
@@ -214,7 +215,7 @@ vaccine Hib {
   series "PRP-OMP" {
     dose 1 { allow PRP_OMP }
     dose 2 { min interval 4 weeks - 4 days  allow PRP_OMP  skip when not (more than 1 doses) }
-    dose 3 { min age 12 months - 4 days  min interval 8 weeks - 4 days  allow PRP_OMP, Combo }
+    dose 3 recurring { min age 12 months - 4 days  min interval 8 weeks - 4 days  allow PRP_OMP, Combo }
   }
   rule "complete" => compliant when series complete or (at least 1 valid dose and age >= 5 years)
   rule "three" => in_process when at least 3 valid doses

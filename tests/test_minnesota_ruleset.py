@@ -394,6 +394,8 @@ def test_series_minimum_ages_intervals_and_maximum_ages_follow_cdsi(groups, grou
             age = ages[0] if ages else ET.Element("age")
             assert ours(dose.min_age) == cdsi_duration(age.findtext("absMinAge")), f"{where}: min age"
             assert ours(dose.max_age) == cdsi_duration(age.findtext("maxAge")), f"{where}: max age"
+            recurring = (cdsi.findtext("recurringDose") or "").strip().lower() == "yes"
+            assert dose.recurring == recurring, f"{where}: recurring"
             expected = []
             for interval in _current(cdsi.findall("interval")):
                 if (interval.findtext("fromPrevious") or "").strip() == "Y":

@@ -382,6 +382,7 @@ class SeriesDose:
     intervals: tuple[MinInterval, ...] = ()
     allows: tuple[Allow, ...] = ()
     skips: tuple[Skip, ...] = ()
+    recurring: bool = False  # given again: every later dose is judged as this one (walk.series_target)
     span: Span = _span()
 
 

@@ -393,7 +393,7 @@ class _ToAst(Transformer):
 
     def series_dose(self, meta, children):
         _dose, number, *requirements = children
-        fields = {"min_age": None, "max_age": None}
+        fields = {"min_age": None, "max_age": None, "recurring": False}
         intervals, allows, skips = [], [], []
         for requirement in requirements:
             if isinstance(requirement, ast.MinInterval):
@@ -405,7 +405,10 @@ class _ToAst(Transformer):
             else:
                 fields[requirement[0]] = requirement[1]
         return ast.SeriesDose(int(number), fields["min_age"], fields["max_age"], tuple(intervals), tuple(allows),
-                              tuple(skips), span=self._span(meta))
+                              tuple(skips), fields["recurring"], span=self._span(meta))
+
+    def recurring(self, meta, children):
+        return ("recurring", True)
 
     def skip(self, meta, children):
         return ast.Skip(children[0], span=self._span(meta))

@@ -79,3 +79,42 @@ def literal_names(literal) -> Iterator[ast.Name]:
         for inner in literal.body:
             yield from literal_names(inner)
         yield from term_names(literal.bound)
+
+
+# A recurring dose is judged again for at most this many later doses; after that they are extraneous.
+# The bound is the SQL's: it sums over a group's valid doses 1, 2, ... up to the most there can be.
+RECURRENCES = 20
+
+
+def series_length(series: ast.Series) -> int:
+    """The series doses 1, 2, ... while they exist: the walk is complete once past the last."""
+    numbers = {dose.number for dose in series.doses}
+    length = 0
+    while length + 1 in numbers:
+        length += 1
+    return length
+
+
+def series_target(series: ast.Series, number: int) -> ast.SeriesDose | None:
+    """The series dose a dose is judged as when the walk's target is ``number``: dose ``number``, or
+    past the last one, the last one again when it is ``recurring`` (RECURRENCES times at most); None
+    when there is none (the dose is extraneous).
+
+    >>> from vaxdsl.parser import parse
+    >>> series = parse('vaccine V { series { dose 1 { } dose 2 recurring { } } }').vaccines[0].series[0]
+    >>> [getattr(series_target(series, n), 'number', None) for n in (1, 2, 3, 2 + RECURRENCES, 3 + RECURRENCES)]
+    [1, 2, 2, 2, None]
+    """
+    length = series_length(series)
+    if 1 <= number <= length:
+        return next(dose for dose in series.doses if dose.number == number)
+    last = next((dose for dose in series.doses if dose.number == length), None)
+    if last is not None and last.recurring and length < number <= length + RECURRENCES:
+        return last
+    return None
+
+
+def max_valid(series: ast.Series) -> int:
+    """The most valid doses a walk of the series can reach."""
+    length = series_length(series)
+    return length + (RECURRENCES if length and series_target(series, length + 1) is not None else 0)

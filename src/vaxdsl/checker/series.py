@@ -39,6 +39,10 @@ def check_series(ctx: Context) -> None:
                                                  f"'from age'")
             for dose in series.doses:
                 _check_dose(ctx, dose)
+            for dose in series.doses[:-1]:
+                if dose.recurring:
+                    ctx.error(dose.span, "E237", f"dose {dose.number} is recurring but not the last dose of "
+                                                 f"{series.title}: only the last one can be given again")
 
 
 def _check_antigens(ctx: Context, vaccine: ast.Vaccine) -> None:

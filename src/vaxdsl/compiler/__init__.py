@@ -128,7 +128,7 @@ class CompiledQuery(FastPath, ExactWalk):
         for w in self.walks:
             if w.series is not None:
                 self._series.setdefault(w.u, []).append(w)
-        self._limit = {unit.u: unit.limit for unit in units if unit.u in self._series}
+        self._limit = {unit.u: unit.length for unit in units if unit.u in self._series}  # fast-path positions
         self._walked_groups = sorted({w.g for w in self.walks if w.series is not None})
         self.R = radix(max(self._limit.values(), default=0))
         self._prefix: dict[int, str] = {}  # virtual walk -> SQL of its prefix (a_g_k)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import attrs
 
 from .. import ast
+from ..walk import series_length
 from .series import chunk_day, chunk_id, chunk_pid, fast_parts, max_valid
 from .sql import all_of, lit, member, student_filter
 
@@ -58,7 +59,13 @@ class Unit:
 
     @property
     def limit(self) -> int:
+        """The most valid doses any of its series can reach."""
         return max((max_valid(series) for series in self.antigen.series), default=0)
+
+    @property
+    def length(self) -> int:
+        """The doses of its longest series: the positions the fast path walks (past them: open or done)."""
+        return max((series_length(series) for series in self.antigen.series), default=0)
 
     @property
     def declared(self) -> bool:

@@ -9,9 +9,10 @@ catalog, the reasons, the skip-condition counters), kept apart so each reads in 
 from __future__ import annotations
 
 from .. import ast
+from ..walk import series_length
 from . import products as products_pass
 from .dates import DateExpr, compare_shift, months_days
-from .series import (SeriesChecks, chunk_day, chunk_id, chunk_pid, choice_score, max_valid, reject_call_sql,
+from .series import (SeriesChecks, chunk_day, chunk_id, chunk_pid, choice_score, reject_call_sql,
                      walk_reason_sql, walk_target_sql)
 from .skips import Judged
 from .sql import lit, student_filter
@@ -114,7 +115,7 @@ class ExactWalk:
         arms, done_arms = [], []
         for walks in self._series.values():
             for w in walks:
-                complete = f"({complete_after} > {max_valid(w.series)})"
+                complete = f"({complete_after} > {series_length(w.series)})"
                 done_arms.append(f"WHEN {w.v} THEN {complete}")
                 if len(walks) < 2:
                     continue

@@ -92,6 +92,7 @@ from typing import Callable
 import attrs
 
 from .. import ast
+from ..walk import max_valid, series_length, series_target
 from .dates import DateExpr, compare_shift, months_days
 from .skips import Judged, SkipCompiler, age_floor
 from .sql import all_of, any_of, lit, member, not_
@@ -107,15 +108,6 @@ def targets(series: ast.Series) -> dict[int, ast.SeriesDose]:
     for dose in series.doses:
         found.setdefault(dose.number, dose)
     return found
-
-
-def max_valid(series: ast.Series) -> int:
-    """The most valid doses a walk can reach: series doses 1, 2, ... while they exist."""
-    by_number = targets(series)
-    count = 0
-    while count + 1 in by_number:
-        count += 1
-    return count
 
 
 def group_limit(vaccine: ast.Vaccine) -> int | None:
@@ -156,7 +148,8 @@ class SeriesChecks:
         self.age = age  # duration -> SQL of the jd of birth + duration
         self.reject_sql = reject_sql  # (call, dose id sql) -> SQL 0/1
         self.targets = targets(series)
-        self.limit = max_valid(series)
+        self.limit = series_length(series)  # the walk is complete past it
+        self.recurring = self.limit > 0 and series_target(series, self.limit + 1) is not None
         self.skipping = [t for t in range(1, self.limit + 1) if self.targets[t].skips]
         self.skip_compiler = SkipCompiler(catalog, g, self.limit, age)
 
@@ -204,7 +197,7 @@ class SeriesChecks:
 
     def failures(self, number: int, dose: Judged, with_rejects: bool) -> list[tuple[str, str]]:
         """(reason, SQL condition) in the walk's order for a dose judged against series dose ``number``."""
-        target = self.targets.get(number)
+        target = series_target(self.series, number)
         if target is None:
             return [("extraneous", "1")]
         out = []
@@ -334,7 +327,10 @@ def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged
     def settle(F: tuple, s: int) -> str:
         imax = S - s + len(F)
         j = R * F[0] if F else 0
-        return f"(min({c}, {imax}) - {len(F)} + {j} + {R * R} * ({c} >= {imax}))"
+        settled = f"(min({c}, {imax}) - {len(F)} + {j} + {R * R} * ({c} >= {imax}))"
+        if checks.recurring:  # the doses past the last target are judged as it again: the exact walk's
+            return f"(CASE WHEN {c} > {imax} THEN {opened} ELSE {settled} END)"
+        return settled
 
     def chain(i: int, F: tuple, s: int, used: int, floors: tuple, retry: str) -> str:
         """After the skip lines of target t held at dose i: where the chain ends, and the rest."""
@@ -450,6 +446,10 @@ def walk_reason_sql(checks: SeriesChecks, judged_with: Callable[[int | None], Ju
         arms.append(f"WHEN {number} THEN {checks.reason(number, judged)}")
     if not arms:
         return str(extraneous)
+    if checks.recurring:  # past the last dose, the last one again (n is the walk's column then)
+        again = checks.reason(checks.limit, judged_with(None))
+        arms.append(f"WHEN {t} <= {max_valid(checks.series)} THEN {again}")
+        return f"(CASE {t} {' '.join(arms[:-1])} ELSE (CASE {arms[-1]} ELSE {extraneous} END) END)"
     return f"(CASE {t} {' '.join(arms)} ELSE {extraneous} END)"
 
 

@@ -395,7 +395,7 @@ class Renderer:
         for allow in dose.allows:
             text = "allow " + ", ".join(allow.products) + age_window_text(allow.from_age, allow.before_age)
             requirements.append((text, self.span_key(allow.span)))
-        head = f"dose {dose.number}"
+        head = f"dose {dose.number}" + (" recurring" if dose.recurring else "")
         opener, closer = self._opener(dose.span), self._closer(dose.span)
         row = f"{head} {{ {'  '.join(text for text, _ in requirements)} }}" if requirements else f"{head} {{}}"
         one_row = (

@@ -17,7 +17,8 @@ from .. import ast
 from ..dates import add, duration_text
 from ..records import Student
 from ..results import GroupEvaluation, StudentEvaluation
-from .series import anchor_of, target_dose
+from ..walk import series_target
+from .series import anchor_of
 from .wording import product_list
 
 SATISFIED = ("compliant", "exempt", "no_requirement")
@@ -83,7 +84,7 @@ def series_need(vaccine_id: str, series: ast.Series, number: int, valid_dates: l
                 as_of: date, product_names: dict[str, str] | None = None, retried: date | None = None) -> Need:
     """Dose ``number`` of ``series``, after the valid doses on ``valid_dates`` (and a dose since not
     valid for its timing, on ``retried``: :func:`.series.anchor_of`)."""
-    target = target_dose(series, number)
+    target = series_target(series, number)
     if target is None:
         return Need(vaccine_id, None, None,
                     f"no further series dose (all {len(valid_dates)} are valid), but the rules it does not meet")

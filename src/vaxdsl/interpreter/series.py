@@ -19,6 +19,7 @@ import attrs
 
 from .. import ast
 from ..dates import add, describe_age, describe_days, describe_span, duration_text
+from ..walk import series_length, series_target
 from .student_facts import KnownDose
 from .wording import product_list
 
@@ -62,8 +63,8 @@ class SeriesWalk:
 
     @property
     def complete(self) -> bool:
-        """The walk ended past the series' last dose."""
-        return target_dose(self.series, self.next_target) is None
+        """The walk ended past the series' last dose (given again or not, when it is recurring)."""
+        return self.next_target > series_length(self.series)
 
     @property
     def valid_count(self) -> int:
@@ -110,10 +111,6 @@ class GroupWalk:
         return self.antigens[0].chosen if len(self.antigens) == 1 else None
 
 
-def target_dose(series: ast.Series, number: int) -> ast.SeriesDose | None:
-    return next((dose for dose in series.doses if dose.number == number), None)
-
-
 @attrs.frozen
 class Anchor:
     """The dose an interval counts from: its date, and how to name it."""
@@ -150,7 +147,7 @@ def timing_failure(series: ast.Series, given: date, birth: date, valid_dates: li
 
     The interval is judged before the age: a dose that fails both is ``too_soon``, the reason the
     CDC's test cases give for it (docs/semantics.md)."""
-    target = target_dose(series, number)
+    target = series_target(series, number)
     if target is None:
         return Failure("extraneous", f"an extra dose: the series ({_doses(len(valid_dates))}) was already complete")
     for interval in target.intervals:
@@ -179,7 +176,7 @@ def allow_window_holds(allow: ast.Allow, given: date, birth: date) -> bool:
 
 def product_failure(series: ast.Series, product: ast.Product, given: date, birth: date, number: int) -> Failure | None:
     """Step 6: when the target dose lists allowed products, this one must be among them, in its age window."""
-    target = target_dose(series, number)
+    target = series_target(series, number)
     if target is None or not target.allows:
         return None
     listing = [allow for allow in target.allows if product.id in allow.products]
@@ -290,13 +287,14 @@ def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: 
         if failure is None:
             valid_dates.append(given)
             retried = None
-            verdicts.append(Verdict(known, True, None, len(valid_dates), target))
+            verdicts.append(Verdict(known, True, None, len(valid_dates), series_target(series, target).number))
             target += 1
         else:
             if failure.reason not in ast.NOT_ANCHORING_REASONS:
                 retried = given
-            judged = target if target in by_number else None
-            verdicts.append(Verdict(known, False, failure.reason, None, judged, failure.words))
+            judged = series_target(series, target)
+            verdicts.append(Verdict(known, False, failure.reason, None, judged.number if judged else None,
+                                    failure.words))
     first_valid = next((v.known.dose.date for v in verdicts if v.valid), None)
     start_day = first_valid or as_of
     candidate = start_window_holds(series, birth, start_day)
