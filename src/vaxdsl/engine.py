@@ -11,13 +11,13 @@ Everything the engine creates is a ``TEMP`` table of the connection (named ``vx_
 database is only read, with one exception: when ``doses`` has no index that yields a student's
 doses in ``(date, dose_id)`` order with their product columns, :func:`prepare_database` adds one
 (``vx_doses_by_student``, committed at once), which the main statement streams without sorting. A
-read-only database is evaluated through the loader's ``doses(student_id, date)`` index instead
-(a table lookup per dose: slower). A connection that is not in a transaction is switched to
+read-only database without it (from an older loader) is evaluated through that loader's
+``doses(student_id, date)`` index instead (a table lookup per dose: slower). A connection that is not in a transaction is switched to
 autocommit while the engine uses it; one that is keeps its transaction (the temporary tables join it).
 
-A large evaluation can be split by student id ranges across worker connections (``workers``), each
-running the whole pipeline for its range in its own thread: SQLite releases the GIL while a
-statement runs, so the workers use separate cores.
+A large evaluation can be split by student id ranges across workers (``workers``), each running the
+whole pipeline for its range in its own forked process, so the workers use separate cores
+(:func:`run_all`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ the SQL engine reads the same fields from a fact database with this schema::
     doses(dose_id INTEGER PRIMARY KEY, student_id TEXT, date TEXT, cvx INTEGER,
           mvx TEXT NULL, product_name TEXT NULL, source TEXT, row INTEGER)
     exemptions(student_id TEXT, vaccine TEXT, kind TEXT, date TEXT NULL, source TEXT, row INTEGER)
-    -- indexes: doses(student_id, date), exemptions(student_id)
+    -- indexes: doses(student_id, date, dose_id, cvx, mvx, product_name), exemptions(student_id)
 
 Dates are ISO ``YYYY-MM-DD`` text; ``cvx`` is the CVX code as a number (leading zeros dropped);
 ``source`` and ``row`` are the fact file and line a row came from. :mod:`vaxdsl.factdb` writes and
