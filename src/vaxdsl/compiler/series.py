@@ -446,11 +446,11 @@ def walk_reason_sql(checks: SeriesChecks, judged_with: Callable[[int | None], Ju
         arms.append(f"WHEN {number} THEN {checks.reason(number, judged)}")
     if not arms:
         return str(extraneous)
-    if checks.recurring:  # past the last dose, the last one again (n is the walk's column then)
+    past = str(extraneous)
+    if checks.recurring:  # past the last dose, the last one again (n is the walk's column there)
         again = checks.reason(checks.limit, judged_with(None))
-        arms.append(f"WHEN {t} <= {max_valid(checks.series)} THEN {again}")
-        return f"(CASE {t} {' '.join(arms[:-1])} ELSE (CASE {arms[-1]} ELSE {extraneous} END) END)"
-    return f"(CASE {t} {' '.join(arms)} ELSE {extraneous} END)"
+        past = f"(CASE WHEN {t} <= {max_valid(checks.series)} THEN {again} ELSE {extraneous} END)"
+    return f"(CASE {t} {' '.join(arms)} ELSE {past} END)"
 
 
 def chunk_day(string: str, index_sql: str, width: int) -> str:
