@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -289,6 +289,39 @@ def test_live_virus_products_are_marked_live(state, schedule):
             assert product.live, f"{product.id} (CVX {product.cvx}) is in CDSi's liveVirusConflicts"
     assert {p.id for p in state.products if p.live and ast.cvx_key(p.cvx) not in conflicting} <= {
         "OPV_trivalent", "OPV_bivalent", "OPV_monovalent", "OPV_unspecified"}  # live, but CDSi lists no conflict
+
+
+def conflicts_before(schedule, current_cvx: int) -> dict[int, int]:
+    """CVX of an earlier live dose -> CDSi's minimum conflict end in days, for a later dose of ``current_cvx``."""
+    found = {}
+    for entry in schedule.find("liveVirusConflicts"):
+        if int(entry.find("current").findtext("cvx")) == current_cvx:
+            days = entry.findtext("minConflictEndInterval").split()
+            assert days[1] == "days", days
+            found[int(entry.find("previous").findtext("cvx"))] = int(days[0])
+    return found
+
+
+def test_every_live_vaccine_cdsi_spaces_from_the_groups_is_declared(state, schedule):
+    declared = {ast.cvx_key(product.cvx) for product in state.products}
+    for current in sorted(cdsi_groups_by_cvx(schedule)):
+        missing = sorted(set(conflicts_before(schedule, current)) - declared)
+        assert not missing, f"CVX {current}: CDSi spaces it from CVX {missing}, which no product declares"
+
+
+def test_a_live_vaccine_of_no_group_spaces_mmr_and_varicella_as_cdsi_does(evaluate, schedule):
+    # the minimum conflict end CDSi gives after each live vaccine that counts toward no group (yellow
+    # fever, smallpox, BCG, LAIV, ...): one day less conflicts, that day is valid
+    mapped = cdsi_groups_by_cvx(schedule)
+    for current, group in ((3, "MMR"), (21, "Varicella")):
+        for before, days in conflicts_before(schedule, current).items():
+            if before in mapped:
+                continue  # doses of the groups themselves: their series' intervals speak too
+            first = date(2020, 3, 1)
+            for gap, expected in ((days - 1, [(False, "live_virus_conflict")]), (days, [(True, None)])):
+                doses = [(before, first.isoformat()), (current, (first + timedelta(days=gap)).isoformat())]
+                found = [(d.valid, d.reason) for d in evaluate("2019-01-01", "KG", doses, "2024-09-03", group)[2]]
+                assert found == expected, f"CVX {current} {gap} days after CVX {before}"
 
 
 def test_the_2_dose_hepatitis_b_product_needs_its_manufacturer(state):
