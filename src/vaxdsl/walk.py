@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from . import ast
 
@@ -95,23 +95,34 @@ def series_length(series: ast.Series) -> int:
     return length
 
 
-def series_target(series: ast.Series, number: int) -> ast.SeriesDose | None:
-    """The series dose a dose is judged as when the walk's target is ``number``: dose ``number``, or
-    past the last one, the last one again when it is ``recurring`` (RECURRENCES times at most); None
-    when there is none (the dose is extraneous).
+def series_targets(series: ast.Series) -> Callable[[int], ast.SeriesDose | None]:
+    """The series dose a dose is judged as when the walk's target is a number t: dose t, or past the
+    last one, the last one again when it is ``recurring`` (RECURRENCES times at most); None when there
+    is none (the dose is extraneous). The series is read once, for a walk that asks at every dose.
 
     >>> from vaxdsl.parser import parse
-    >>> series = parse('vaccine V { series { dose 1 { } dose 2 recurring { } } }').vaccines[0].series[0]
-    >>> [getattr(series_target(series, n), 'number', None) for n in (1, 2, 3, 2 + RECURRENCES, 3 + RECURRENCES)]
-    [1, 2, 2, 2, None]
+    >>> target = series_targets(parse('vaccine V { series { dose 1 { } dose 2 recurring { } } }').vaccines[0].series[0])
+    >>> [getattr(target(t), 'number', None) for t in (0, 1, 2, 3, 2 + RECURRENCES, 3 + RECURRENCES)]
+    [None, 1, 2, 2, 2, None]
     """
     length = series_length(series)
-    if 1 <= number <= length:
-        return next(dose for dose in series.doses if dose.number == number)
-    last = next((dose for dose in series.doses if dose.number == length), None)
-    if last is not None and last.recurring and length < number <= length + RECURRENCES:
-        return last
-    return None
+    by_number: dict[int, ast.SeriesDose] = {}
+    for dose in series.doses:
+        by_number.setdefault(dose.number, dose)  # the first of a number wins
+    last = by_number.get(length)
+    repeats = RECURRENCES if last is not None and last.recurring else 0
+
+    def target(number: int) -> ast.SeriesDose | None:
+        if 1 <= number <= length:
+            return by_number[number]
+        return last if length < number <= length + repeats else None
+
+    return target
+
+
+def series_target(series: ast.Series, number: int) -> ast.SeriesDose | None:
+    """:func:`series_targets` for one target."""
+    return series_targets(series)(number)
 
 
 def max_valid(series: ast.Series) -> int:

@@ -19,7 +19,7 @@ import attrs
 
 from .. import ast
 from ..dates import add, describe_age, describe_days, describe_span, duration_text
-from ..walk import series_length, series_target
+from ..walk import series_length, series_targets
 from .student_facts import KnownDose
 from .wording import product_list
 
@@ -141,13 +141,12 @@ def gap_words(start: date, end: date, duration: ast.Duration) -> str:
     return describe_days(start, end) if duration.in_days_if_exact() is not None else describe_span(start, end)
 
 
-def timing_failure(series: ast.Series, given: date, birth: date, valid_dates: list[date],
-                   number: int, retried: date | None = None) -> Failure | None:
-    """Steps 1-4: is there a target dose ``number``, and was this dose given at an interval and age it allows?
+def timing_failure(target: ast.SeriesDose | None, given: date, birth: date, valid_dates: list[date],
+                   retried: date | None = None) -> Failure | None:
+    """Steps 1-4: is there a target dose, and was this dose given at an interval and age it allows?
 
     The interval is judged before the age: a dose that fails both is ``too_soon``, the reason the
     CDC's test cases give for it (docs/semantics.md)."""
-    target = series_target(series, number)
     if target is None:
         return Failure("extraneous", f"an extra dose: the series ({_doses(len(valid_dates))}) was already complete")
     for interval in target.intervals:
@@ -174,9 +173,8 @@ def allow_window_holds(allow: ast.Allow, given: date, birth: date) -> bool:
     return True
 
 
-def product_failure(series: ast.Series, product: ast.Product, given: date, birth: date, number: int) -> Failure | None:
+def product_failure(target: ast.SeriesDose | None, product: ast.Product, given: date, birth: date) -> Failure | None:
     """Step 6: when the target dose lists allowed products, this one must be among them, in its age window."""
-    target = series_target(series, number)
     if target is None or not target.allows:
         return None
     listing = [allow for allow in target.allows if product.id in allow.products]
@@ -184,10 +182,10 @@ def product_failure(series: ast.Series, product: ast.Product, given: date, birth
         return None
     if not listing:
         allowed = product_list(p for allow in target.allows for p in allow.products)
-        return Failure("not_allowable", f"{product.id} is not an allowed product for dose {number} "
+        return Failure("not_allowable", f"{product.id} is not an allowed product for dose {target.number} "
                                         f"(allowed: {allowed})")
     windows = " or ".join(_window(allow) for allow in listing)
-    return Failure("not_allowable", (f"{product.id} is allowed for dose {number} only {windows} "
+    return Failure("not_allowable", (f"{product.id} is allowed for dose {target.number} only {windows} "
                                      f"(given at {describe_age(birth, given)})"))
 
 
@@ -264,6 +262,7 @@ def group_dose_dates(antigen_walks: tuple[AntigenWalk, ...]) -> tuple[date, ...]
 def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: date,
                 rejected: Rejected, skip_holds: SkipHolds) -> SeriesWalk:
     by_number = {dose.number: dose for dose in reversed(series.doses)}  # the first of a number wins
+    judged_as = series_targets(series)
     verdicts: list[Verdict] = []
     skipped: list[SkippedDose] = []
     valid_dates: list[date] = []
@@ -277,22 +276,22 @@ def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: 
                 break
             skipped.append(SkippedDose(target, given, skip))
             target += 1
-        failure = timing_failure(series, given, birth, valid_dates, target, retried)
+        judged = judged_as(target)
+        failure = timing_failure(judged, given, birth, valid_dates, retried)
         if failure is None:
             rejecting = next((r for r in series.rejects if rejected(r, known)), None)
             if rejecting is not None:
                 failure = Failure(rejecting.reason, "")  # the explanation words it from the predicate
         if failure is None:
-            failure = product_failure(series, known.product, given, birth, target)
+            failure = product_failure(judged, known.product, given, birth)
         if failure is None:
             valid_dates.append(given)
             retried = None
-            verdicts.append(Verdict(known, True, None, len(valid_dates), series_target(series, target).number))
+            verdicts.append(Verdict(known, True, None, len(valid_dates), judged.number))
             target += 1
         else:
             if failure.reason not in ast.NOT_ANCHORING_REASONS:
                 retried = given
-            judged = series_target(series, target)
             verdicts.append(Verdict(known, False, failure.reason, None, judged.number if judged else None,
                                     failure.words))
     first_valid = next((v.known.dose.date for v in verdicts if v.valid), None)
