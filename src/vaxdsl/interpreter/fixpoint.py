@@ -1,8 +1,8 @@
 """Running compiled Datalog: strata in order, semi-naive where a stratum is recursive.
 
 Bindings are plain dicts from variable name to value; a body is solved depth-first over the planned
-steps (see :mod:`.datalog`), each positive atom scanning its relation (a set of tuples). One
-student's relations are small, so no indexes are needed.
+steps (see :mod:`.datalog`). An atom whose arguments are all known is a lookup in its relation (a set
+of tuples); any other scans it. One student's relations are small, so no other index is needed.
 """
 
 from __future__ import annotations
@@ -62,6 +62,11 @@ def solve(steps, relations, binding: dict, override=None, position: int = 0):
     step = steps[position]
     if isinstance(step, AtomStep):
         rows = override[1] if override and override[0] == position else relations.get(step.predicate, ())
+        key = _bound_row(step.args, binding) if rows else None
+        if key is not None:  # every argument known: a lookup, not a scan (values are str, int, date)
+            if (key in rows) != step.negated:
+                yield from solve(steps, relations, binding, override, position + 1)
+            return
         if step.negated:
             if not any(match(step.args, row, binding) is not None for row in rows):
                 yield from solve(steps, relations, binding, override, position + 1)
@@ -77,6 +82,14 @@ def solve(steps, relations, binding: dict, override=None, position: int = 0):
         counted = {found[step.variable] for found in solve(step.steps, relations, binding)}
         if compare(len(counted), step.op, value(step.bound, binding)):
             yield from solve(steps, relations, binding, override, position + 1)
+
+
+def _bound_row(args, binding: dict) -> tuple | None:
+    """The row ``args`` stand for when every one is a constant or a bound variable, else None."""
+    for arg in args:
+        if isinstance(arg, Anon) or (isinstance(arg, Var) and arg.name not in binding):
+            return None
+    return tuple(value(arg, binding) for arg in args)
 
 
 def match(args, row, binding: dict):
