@@ -12,8 +12,9 @@ database is only read, with one exception: when ``doses`` has no index that yiel
 doses in ``(date, dose_id)`` order with their product columns, :func:`prepare_database` adds one
 (``vx_doses_by_student``, committed at once), which the main statement streams without sorting. A
 read-only database without it (from an older loader) is evaluated through that loader's
-``doses(student_id, date)`` index instead (a table lookup per dose: slower). A connection that is not in a transaction is switched to
-autocommit while the engine uses it; one that is keeps its transaction (the temporary tables join it).
+``doses(student_id, date)`` index instead (a table lookup per dose: slower). A connection that is
+not in a transaction is switched to autocommit while the engine uses it; one that is keeps its
+transaction (the temporary tables join it).
 
 A large evaluation can be split by student id ranges across workers (``workers``), each running the
 whole pipeline for its range in its own forked process, so the workers use separate cores

@@ -92,7 +92,7 @@ from typing import Callable
 import attrs
 
 from .. import ast
-from ..walk import max_valid, series_length, series_target
+from ..walk import max_valid, series_length, series_targets
 from .dates import DateExpr, compare_shift, months_days
 from .skips import Judged, SkipCompiler, age_floor
 from .sql import all_of, any_of, lit, member, not_
@@ -149,7 +149,8 @@ class SeriesChecks:
         self.reject_sql = reject_sql  # (call, dose id sql) -> SQL 0/1
         self.targets = targets(series)
         self.limit = series_length(series)  # the walk is complete past it
-        self.recurring = self.limit > 0 and series_target(series, self.limit + 1) is not None
+        self.target = series_targets(series)  # target number -> the series dose it is judged as
+        self.recurring = self.limit > 0 and self.target(self.limit + 1) is not None
         self.skipping = [t for t in range(1, self.limit + 1) if self.targets[t].skips]
         self.skip_compiler = SkipCompiler(catalog, g, self.limit, age)
 
@@ -197,7 +198,7 @@ class SeriesChecks:
 
     def failures(self, number: int, dose: Judged, with_rejects: bool) -> list[tuple[str, str]]:
         """(reason, SQL condition) in the walk's order for a dose judged against series dose ``number``."""
-        target = series_target(self.series, number)
+        target = self.target(number)
         if target is None:
             return [("extraneous", "1")]
         out = []
