@@ -25,6 +25,9 @@ from vaxdsl import ast
 from vaxdsl.checker import check
 from vaxdsl.loader import load
 from vaxdsl.parser import parse
+from vaxdsl.records import Dose, Student
+
+from test_engines_agree import assert_agree
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -322,6 +325,15 @@ def test_a_live_vaccine_of_no_group_spaces_mmr_and_varicella_as_cdsi_does(evalua
                 doses = [(before, first.isoformat()), (current, (first + timedelta(days=gap)).isoformat())]
                 found = [(d.valid, d.reason) for d in evaluate("2019-01-01", "KG", doses, "2024-09-03", group)[2]]
                 assert found == expected, f"CVX {current} {gap} days after CVX {before}"
+
+
+@pytest.mark.parametrize("before, gap", [(19, 29), (19, 30), (37, 27), (37, 28), (75, 27)],
+                         ids=["bcg-29", "bcg-30", "yellow-fever-27", "yellow-fever-28", "smallpox-27"])
+def test_both_engines_space_mmr_after_a_live_vaccine_of_no_group(before, gap):
+    student = Student("s", date(2019, 1, 1), "KG")
+    first = date(2020, 3, 1)
+    doses = [Dose(1, "s", first, before), Dose(2, "s", first + timedelta(days=gap), 3)]
+    assert_agree(load(STATE).ruleset, [student], doses, [], date(2024, 9, 3))
 
 
 def test_the_2_dose_hepatitis_b_product_needs_its_manufacturer(state):
