@@ -222,7 +222,8 @@ def series(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Series]:
                      st.lists(skip, max_size=2).map(tuple), st.booleans())
     reject = st.builds(ast.Reject, vocab.reasons, calls(vocab, in_series=True))
     return st.builds(ast.Series, st.lists(dose, max_size=4).map(tuple), st.lists(reject, max_size=2).map(tuple),
-                     st.just("") | texts(), st.none() | durations(), st.none() | durations())
+                     st.just("") | texts(), st.none() | durations(), st.none() | durations(),
+                     st.lists(vocab.products, max_size=2).map(tuple))
 
 
 def antigens(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Antigen]:

@@ -8,7 +8,7 @@ exemptions of every kind (dated before and after E). The rulesets are Minnesota,
 and two written here to reach what those do not: groups without a series, recursion, counts and
 ``valid``/``invalid`` in predicates (one of them read off the walk: compiler/row_predicates.py),
 month intervals, age windows on counts, exemption outcomes; a fifth has several series per group
-with start windows, every kind of ``skip when`` test and recurring last doses; a sixth declares antigens
+with start windows, ``only with``, every kind of ``skip when`` test and recurring last doses; a sixth declares antigens
 (docs/semantics.md, "Antigens"), modelled on MMR.
 
 ``VAXDSL_AGREE_EXAMPLES`` sets the number of examples per ruleset (default 100).
@@ -143,8 +143,8 @@ vaccine Two {
 }
 '''
 
-# Several series with start windows and every kind of `skip when` test (docs/semantics.md,
-# "Skipping a series dose", "Choosing among series").
+# Several series with start windows, one `only with` a product, and every kind of `skip when` test
+# (docs/semantics.md, "Skipping a series dose", "Choosing among series").
 SERIES_CHOICE = '''
 product IPV cvx 10 "IPV" counts Polio
 product Combo cvx 110 "Combo" live counts Polio, Hib
@@ -216,6 +216,12 @@ vaccine Hib {
     dose 1 { allow PRP_OMP }
     dose 2 { min interval 4 weeks - 4 days  allow PRP_OMP  skip when not (more than 1 doses) }
     dose 3 recurring { min age 12 months - 4 days  min interval 8 weeks - 4 days  allow PRP_OMP, Combo }
+  }
+  series "PRP-T mixed" {
+    only with PRP_T
+    dose 1 { }
+    dose 2 { min interval 2 weeks  allow PRP_T }
+    dose 3 { min interval 4 weeks  skip when more than 1 doses of PRP_T at age >= 2 months }
   }
   rule "complete" => compliant when series complete or (at least 1 valid dose and age >= 5 years)
   rule "three" => in_process when at least 3 valid doses

@@ -373,19 +373,17 @@ def _current(elements):
     return [e for e in elements if not (e.findtext("cessationDate") or "").strip()]
 
 
-# group -> (antigen file, series name, {dose: the interval used where it is not CDSi's absMinInt})
+# group -> (antigen file, default series name)
 SERIES = {
-    "HepB": ("HepB", "HepB 3-dose series", {}),
-    "DTaP": ("Diphtheria", "Diphtheria standard series",
-             {4: "4 months - 4 days"}),  # CDSi allowableInterval accepts dose 4 from 4 months - 4 days (both series)
-    "Polio": ("Polio", "Polio 4-dose series", {}),
-    "MMR": ("Measles", "Measles 2-dose series", {}),
-    "Hib": ("Hib", "Hib start at 2 months 4-dose series", {}),
-    "Varicella": ("Varicella", "Varicella childhood 2-dose series",
-                  {2: "4 weeks"}),  # CDSi's allowableInterval (no grace) accepts dose 2 from 4 weeks
-    "MenACWY": ("Meningococcal", "Meningococcal ACWY 2-dose series", {}),
-    "HepA": ("HepA", "HepA 2-dose series", {}),
-    "PCV": ("Pneumococcal", "Pneumococcal 4-dose series", {}),
+    "HepB": ("HepB", "HepB 3-dose series"),
+    "DTaP": ("Diphtheria", "Diphtheria standard series"),
+    "Polio": ("Polio", "Polio 4-dose series"),
+    "MMR": ("Measles", "Measles 2-dose series"),
+    "Hib": ("Hib", "Hib start at 2 months 4-dose series"),
+    "Varicella": ("Varicella", "Varicella childhood 2-dose series"),
+    "MenACWY": ("Meningococcal", "Meningococcal ACWY 2-dose series"),
+    "HepA": ("HepA", "HepA 2-dose series"),
+    "PCV": ("Pneumococcal", "Pneumococcal 4-dose series"),
 }
 
 
@@ -421,11 +419,10 @@ def named_series(group: ast.Vaccine, group_id: str):
 
 @pytest.mark.parametrize("group_id", list(SERIES))
 def test_series_minimum_ages_intervals_and_maximum_ages_follow_cdsi(groups, group_id):
-    _antigen, default_name, default_exceptions = SERIES[group_id]
+    _antigen, default_name = SERIES[group_id]
     assert groups[group_id].has_series
     assert groups[group_id].all_series[0].name in ("", default_name), "the CDSi default series comes first"
     for antigen, name, series, default in named_series(groups[group_id], group_id):
-        interval_exceptions = default_exceptions if default or group_id == "DTaP" else {}
         cdsi_doses = cdsi_series(antigen, name)
         select = cdsi_series_element(antigen, name).find("selectSeries")
         start_from = START_FROM.get(name, select.findtext("minAgeToStart"))
@@ -441,20 +438,42 @@ def test_series_minimum_ages_intervals_and_maximum_ages_follow_cdsi(groups, grou
             assert ours(dose.max_age) == cdsi_duration(age.findtext("maxAge")), f"{where}: max age"
             recurring = (cdsi.findtext("recurringDose") or "").strip().lower() == "yes"
             assert dose.recurring == recurring, f"{where}: recurring"
-            expected = []
-            for interval in _current(cdsi.findall("interval")):
-                if (interval.findtext("fromPrevious") or "").strip() == "Y":
-                    wanted = interval_exceptions.get(dose.number) or interval.findtext("absMinInt")
-                    expected.append((None, cdsi_duration(wanted)))
-                elif (interval.findtext("fromTargetDose") or "").strip():
-                    expected.append((int(interval.findtext("fromTargetDose")),
-                                     cdsi_duration(interval.findtext("absMinInt"))))
+            expected = cdsi_minimum_intervals(cdsi, dose.number)
             if dose.number == 1:
                 # CDSi's catch-up series put an interval on dose 1 (from a dose outside the series):
                 # a walk has no earlier valid dose to count it from, so it is left out (W209)
                 expected = []
             actual = [(i.start.number if i.start else None, ours(i.duration)) for i in dose.intervals]
-            assert actual == [e for e in expected if e[1] is not None], f"{where}: intervals"
+            assert actual == expected, f"{where}: intervals"
+
+
+def _interval(element: ET.Element, number: int) -> tuple:
+    """(anchor, duration) of a CDSi interval: anchor None for the previous dose (and for target dose
+    number - 1, the same dose when nothing is skipped), else the target dose it counts from."""
+    anchor = None
+    if (element.findtext("fromPrevious") or "").strip() != "Y":
+        target = int(element.findtext("fromTargetDose"))
+        anchor = None if target == number - 1 else target
+    return anchor, cdsi_duration(element.findtext("absMinInt"))
+
+
+def cdsi_minimum_intervals(cdsi: ET.Element, number: int) -> list[tuple]:
+    """What CDSi's intervals of a series dose ask for, as the ruleset writes it. A dose is valid when
+    it meets the minimum intervals or, failing them, the allowable interval (no grace unless CDSi writes
+    one): the weaker of the two decides. A minimum of 0 days always holds."""
+    minimum = [_interval(e, number) for e in _current(cdsi.findall("interval"))
+               if (e.findtext("fromPrevious") or "").strip() == "Y" or (e.findtext("fromTargetDose") or "").strip()]
+    minimum = [(anchor, duration) for anchor, duration in minimum if duration is not None]
+    allowable = [_interval(e, number) for e in cdsi.findall("allowableInterval") if (e.findtext("absMinInt") or "").strip()]
+    if not minimum or not allowable:
+        return minimum
+    (anchor, duration), = allowable
+    # meeting the minimum ones implies the allowable one when one of them counts from the same dose
+    weaker = any(other_anchor == anchor and approx_days(duration) <= approx_days(other)
+                 for other_anchor, other in minimum)
+    assert weaker or all(approx_days(duration) >= approx_days(other) for _, other in minimum), \
+        f"dose {number}: the allowable interval is neither weaker nor stronger than the minimum ones"
+    return [(anchor, duration)] if weaker else minimum
 
 
 def test_mmr_antigens_walk_the_products_cdsi_maps_to_them(groups, state):

@@ -397,17 +397,19 @@ class Reject:
 
 @attrs.frozen
 class Series:
-    """``series ["name"] { [start from age A] [before age B]  dose 1 {...} ... reject ... }``.
+    """``series ["name"] { [start from age A] [before age B]  [only with P, ...]  dose 1 {...} ... reject ... }``.
 
     A group may declare several; the walk runs each and the group takes the best one (docs/semantics.md,
     "Choosing among series"). ``start_from``/``start_before`` bound the age at which the series may
-    start (the age at its first valid dose, or on the effective date when it has none)."""
+    start (the age at its first valid dose, or on the effective date when it has none); ``only_with``
+    leaves it out for a student with no dose of those products."""
 
     doses: tuple[SeriesDose, ...]
     rejects: tuple[Reject, ...] = ()
     name: str = ""
     start_from: Duration | None = None
     start_before: Duration | None = None
+    only_with: tuple[str, ...] = ()  # left out for a student with no dose of these products
     span: Span = _span()
 
     @property

@@ -386,10 +386,15 @@ class _ToAst(Transformer):
         doses = tuple(c for c in children if isinstance(c, ast.SeriesDose))
         rejects = tuple(c for c in children if isinstance(c, ast.Reject))
         window = next((dict(c[1]) for c in children if isinstance(c, tuple) and c[0] == "start"), {})
-        return ast.Series(doses, rejects, name, window.get("from"), window.get("before"), span=self._span(meta))
+        only_with = tuple(p for c in children if isinstance(c, tuple) and c[0] == "only" for p in c[1])
+        return ast.Series(doses, rejects, name, window.get("from"), window.get("before"), only_with,
+                          span=self._span(meta))
 
     def series_start(self, meta, children):
         return ("start", tuple(children))
+
+    def series_only(self, meta, children):
+        return ("only", children[0])
 
     def series_dose(self, meta, children):
         _dose, number, *requirements = children

@@ -71,6 +71,8 @@ def _check_vaccine(ctx: Context, vaccine: ast.Vaccine) -> None:
     for antigen in vaccine.antigens:
         _check_products_of(ctx, vaccine, antigen.products, antigen.span, "of")
     for series in vaccine.all_series:
+        if series.only_with:
+            _check_products_of(ctx, vaccine, series.only_with, series.span, "with")
         for dose in series.doses:
             for allow in dose.allows:
                 _check_products_of(ctx, vaccine, allow.products, allow.span, "allow")

@@ -27,6 +27,10 @@ def check_series(ctx: Context) -> None:
         _check_antigens(ctx, vaccine)
         for antigen in vaccine.walked_antigens:
             _check_names(ctx, vaccine, antigen)
+            if antigen.series and antigen.series[0].only_with:
+                ctx.error(antigen.series[0].span, "E238",
+                          f"{antigen.series[0].title} comes first, so it cannot be 'only with': a student left "
+                          f"out of every other series is judged by the first one")
         for series in vaccine.all_series:
             for expected, dose in enumerate(series.doses, start=1):
                 if dose.number != expected:

@@ -125,9 +125,14 @@ class CompiledQuery(FastPath, ExactWalk):
                 for k, series in enumerate(unit.series):
                     self.walks.append(VirtualWalk(len(self.walks) + 1, g, k, series, unit.u))
         self._series: dict[int, list[VirtualWalk]] = {}  # walk units -> their walks
+        self._only_with: dict[int, str] = {}  # virtual walk -> Stage A's count of its `only with` doses
         for w in self.walks:
             if w.series is not None:
                 self._series.setdefault(w.u, []).append(w)
+            if w.series is not None and w.series.only_with:
+                same = next((v for v in self._only_with if self.walks[v - 1].g == w.g
+                             and set(self.walks[v - 1].series.only_with) == set(w.series.only_with)), w.v)
+                self._only_with[w.v] = f"ow_{same}"
         self._limit = {unit.u: unit.length for unit in units if unit.u in self._series}  # fast-path positions
         self._walked_groups = sorted({w.g for w in self.walks if w.series is not None})
         self.R = radix(max(self._limit.values(), default=0))
@@ -401,6 +406,11 @@ class CompiledQuery(FastPath, ExactWalk):
                     columns.append((f"s_{unit.u}", f"group_concat({chunk}, '') FILTER (WHERE {only_its})"))
             if id_strings:
                 columns.append((f"i_{g}", f"group_concat({pad_id('d.dose_id')}, '') FILTER (WHERE m.g = {g})"))
+            for v, name in self._only_with.items():  # the doses of `only with` products (none: left out)
+                w = self.walks[v - 1]
+                if w.g == g and name == f"ow_{v}":
+                    pids = ", ".join(map(str, self.catalog.pids_of(w.series.only_with))) or "NULL"
+                    columns.append((name, f"count(*) FILTER (WHERE m.g = {g} AND m.pid IN ({pids}))"))
         if extras and groups is None:  # counts over the whole history: not from some groups' doses
             columns += [(name, expr) for expr, name in self.row.aggregates.items()]
         only = prefilter = ""
@@ -486,7 +496,7 @@ class CompiledQuery(FastPath, ExactWalk):
     def _complete_without_doses(self, u: int) -> str:
         """With no doses every walk ends at series dose 1: complete only for a series without doses,
         chosen when it may start on E, or when no series may."""
-        walks = self._series[u]
+        walks = [w for w in self._series[u] if not w.series.only_with]  # left out: no doses of their products
         if not any(max_valid(w.series) == 0 for w in walks):
             return "0"
         E, birth = DateExpr.constant(self.as_of), DateExpr(key="bk")

@@ -113,20 +113,25 @@ class FastPath:
                 f"WHEN {a} >= c_{g} THEN {complete} + {R ** 3} * {a} ELSE {shifted} + {R ** 3} * {a} END)")
 
     def _never_chosen(self, w: VirtualWalk, birth: DateExpr | None = None) -> str:
-        """SQL 0/1: the unit cannot choose series w for this student, whatever the doses: it starts
-        ``from age A`` and the student is younger than A on E (so younger at any dose the walk sees:
-        never a candidate) while another series is a candidate whatever the doses (no ``from age``,
-        and no ``before age B`` or the student younger than B on E). Its walk is then not needed."""
+        """SQL 0/1: the unit cannot choose series w for this student, whatever the doses: it is
+        :meth:`_left_out`, or it starts ``from age A`` and the student is younger than A on E (so
+        younger at any dose the walk sees: never a candidate) while another series is a candidate
+        whatever the doses (no ``from age``, and no ``before age B`` or the student younger than B on
+        E). Its walk is then not needed."""
         if w.series is None or w.series.start_from is None:
-            return "0"
+            return self._left_out(w)
         E, birth = DateExpr.constant(self.as_of), birth or DateExpr(key="bk")
 
         def younger(duration) -> str:  # on E
             return compare_shift(E, "<", birth, *months_days(duration))
 
         always = [younger(u.series.start_before) if u.series.start_before is not None else "1"
-                  for u in self._series[w.u] if u is not w and u.series.start_from is None]
-        return all_of([younger(w.series.start_from), any_of(always)])
+                  for u in self._series[w.u] if u is not w and u.series.start_from is None and not u.series.only_with]
+        return any_of([self._left_out(w), all_of([younger(w.series.start_from), any_of(always)])])
+
+    def _left_out(self, w: VirtualWalk) -> str:
+        """SQL 0/1: series w is ``only with`` products the student has no dose of (a Stage A count)."""
+        return f"({self._only_with[w.v]} = 0)" if w.v in self._only_with else "0"
 
     def _fast_name(self, w: VirtualWalk) -> str:
         """The column of a virtual walk's fast-path integer: ``wk_u`` when it is its unit's only series
@@ -156,7 +161,9 @@ class FastPath:
             wk = self._fast_name(w)
             n, _, complete, _ = fast_parts(wk, R)
             first = self._jd_of(self._valid_chunk(u, wk, 1))
-            scores.append(choice_score(w.series, w.k, n, complete, first, self._age_column, e_at_least))
+            score = choice_score(w.series, w.k, n, complete, first, self._age_column, e_at_least)
+            left_out = self._left_out(w)
+            scores.append(score if left_out == "0" else f"(CASE WHEN {left_out} THEN 0 ELSE {score} END)")
             arms.append(f"WHEN {255 - w.k} THEN {wk}" + (f" + {R ** 5 * w.k}" if indexed and w.k else ""))
         return f"(CASE max({', '.join(scores)}) % 256 {' '.join(arms)} END)"
 

@@ -358,6 +358,8 @@ class Renderer:
         def body(inner):
             if series.start_from is not None or series.start_before is not None:
                 self.series_start(inner, series)
+            if series.only_with:
+                self.series_only(inner, series)
             for dose in series.doses:
                 self.child_span(dose.span)
                 self.series_dose(inner, dose)
@@ -376,6 +378,17 @@ class Renderer:
             key = (self.source.tokens[at].start, (last.span.end_line, last.span.end_column))
         self.child_key(key)
         self.line(indent, text, key)
+
+    def series_only(self, indent: int, series: ast.Series) -> None:
+        doses = [dose.span for dose in series.doses]
+        at = self._find(series.span, "only", last=False, exclude=doses)
+        key = None
+        if at is not None:  # from "only" to the last product named
+            names = [i for i in self._span_tokens(series.span, doses)
+                     if i > at + 1 and self.source.tokens[i].text in series.only_with][:len(series.only_with)]
+            key = self.token_key(at, names[-1] if names else None)
+        self.child_key(key)
+        self.line(indent, f"only with {', '.join(series.only_with)}", key)
 
     def series_dose(self, indent: int, dose: ast.SeriesDose) -> None:
         requirements = []  # (text, key)

@@ -60,6 +60,7 @@ class SeriesWalk:
     candidate: bool  # the start window holds (docs/semantics.md, "Choosing among series")
     start_age: date | None  # the day the window was tested on: the first valid dose, else E
     retried: date | None = None  # the next dose's interval counts from it (:func:`anchor_of`)
+    left_out: bool = False  # ``only with`` products the student has no dose of: never chosen
 
     @property
     def complete(self) -> bool:
@@ -297,7 +298,8 @@ def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: 
     first_valid = next((v.known.dose.date for v in verdicts if v.valid), None)
     start_day = first_valid or as_of
     candidate = start_window_holds(series, birth, start_day)
-    return SeriesWalk(series, tuple(verdicts), tuple(skipped), target, candidate, start_day, retried)
+    left_out = bool(series.only_with) and not any(known.product.id in series.only_with for known in doses)
+    return SeriesWalk(series, tuple(verdicts), tuple(skipped), target, candidate, start_day, retried, left_out)
 
 
 def start_window_holds(series: ast.Series, birth: date, day: date) -> bool:
@@ -309,8 +311,9 @@ def start_window_holds(series: ast.Series, birth: date, day: date) -> bool:
 
 
 def choose(walks: tuple[SeriesWalk, ...]) -> SeriesWalk:
-    """Among the candidates (all walks when none is one): complete, then most valid doses, then the
-    first declared."""
-    pool = [order for order, w in enumerate(walks) if w.candidate] or range(len(walks))
+    """Among the candidates (all walks not left out when none is one): complete, then most valid doses,
+    then the first declared."""
+    kept = [order for order, w in enumerate(walks) if not w.left_out]  # the first is never left out (E238)
+    pool = [order for order in kept if walks[order].candidate] or kept
     best = min(pool, key=lambda order: (not walks[order].complete, -walks[order].valid_count, order))
     return walks[best]
