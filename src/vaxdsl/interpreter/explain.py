@@ -93,10 +93,10 @@ def _series_lines(walk, birth: date) -> list[str]:
 
 def _series_summary(series_walk, birth: date) -> str:
     name = f"'{series_walk.series.name}'" if series_walk.series.name else "the series"
-    facts = ["complete" if series_walk.complete else "not complete", _doses(series_walk.valid_count)]
     if series_walk.left_out:
-        facts.append(f"left out: no dose of {', '.join(series_walk.series.only_with)}")
-    elif not series_walk.candidate:
+        return f"{name} (left out: no dose of {', '.join(series_walk.series.only_with)})"
+    facts = ["complete" if series_walk.complete else "not complete", _doses(series_walk.valid_count)]
+    if not series_walk.candidate:
         facts.append(f"cannot start at {describe_age(birth, series_walk.start_age)}")
     return f"{name} ({', '.join(facts)})"
 

@@ -60,7 +60,7 @@ class SeriesWalk:
     candidate: bool  # the start window holds (docs/semantics.md, "Choosing among series")
     start_age: date | None  # the day the window was tested on: the first valid dose, else E
     retried: date | None = None  # the next dose's interval counts from it (:func:`anchor_of`)
-    left_out: bool = False  # ``only with`` products the student has no dose of: never chosen
+    left_out: bool = False  # ``only with`` products the student has no dose of: not walked, never chosen
 
     @property
     def complete(self) -> bool:
@@ -229,7 +229,8 @@ def walk(vaccine: ast.Vaccine, doses: list[KnownDose], birth: date, as_of: date,
 def walk_antigen(antigen: ast.Antigen, doses: list[KnownDose], birth: date, as_of: date,
                  rejected: Rejected, skip_holds: SkipHolds) -> AntigenWalk:
     own = [known for known in doses if antigen.walks(known.product.id)]
-    walks = tuple(walk_series(series, own, birth, as_of, rejected, skip_holds) for series in antigen.series)
+    walks = tuple(left_out(series, own) or walk_series(series, own, birth, as_of, rejected, skip_holds)
+                  for series in antigen.series)
     return AntigenWalk(antigen, walks, choose(walks))
 
 
@@ -298,8 +299,14 @@ def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: 
     first_valid = next((v.known.dose.date for v in verdicts if v.valid), None)
     start_day = first_valid or as_of
     candidate = start_window_holds(series, birth, start_day)
-    left_out = bool(series.only_with) and not any(known.product.id in series.only_with for known in doses)
-    return SeriesWalk(series, tuple(verdicts), tuple(skipped), target, candidate, start_day, retried, left_out)
+    return SeriesWalk(series, tuple(verdicts), tuple(skipped), target, candidate, start_day, retried)
+
+
+def left_out(series: ast.Series, doses: list[KnownDose]) -> SeriesWalk | None:
+    """The walk of a series ``only with`` products none of ``doses`` is of: empty, never chosen."""
+    if not series.only_with or any(known.product.id in series.only_with for known in doses):
+        return None
+    return SeriesWalk(series, (), (), 1, False, None, left_out=True)
 
 
 def start_window_holds(series: ast.Series, birth: date, day: date) -> bool:
