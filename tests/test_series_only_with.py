@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vaxdsl.checker import check
 from vaxdsl.formatter import format_ruleset, format_source
@@ -140,9 +142,14 @@ def hepb(ruleset, doses):
     return [(d.valid, d.reason, d.dose_number) for d in result.doses if d.vaccine == "HepB"]
 
 
+def chosen_series(ruleset, doses) -> str:
+    text = explain_student(ruleset, ADULT, doses, [], AS_OF)
+    return text.split("  Series: '", 1)[1].split("'", 1)[0]
+
+
 def test_a_mixed_course_with_heplisav_b_second_is_valid(minnesota):
-    # CDSi's secondary series: any hepatitis B vaccine, then Heplisav-B, then any, 4 weeks apart; the
-    # 19+ 3-dose series would find the 3rd dose too soon (8 weeks after the 2nd)
+    # any hepatitis B vaccine, then Heplisav-B, then any, 4 weeks apart: valid in CDSi's secondary
+    # series, and in the 19+ 4-dose series (no interval before its dose 3), declared first
     start = date(2024, 1, 10)
     doses = adult_course((start, ENGERIX), (start + timedelta(weeks=4), HEPLISAV),
                          (start + timedelta(weeks=8), ENGERIX))
@@ -157,6 +164,7 @@ def test_the_secondary_series_dose_4_needs_only_the_allowable_interval(minnesota
     doses = adult_course((start, ENGERIX), (start + timedelta(weeks=4), HEPLISAV),
                          (start + timedelta(weeks=8), ENGERIX), (start + timedelta(weeks=9), HEPLISAV))
     assert hepb(minnesota, doses) == [(True, None, 1), (True, None, 2), (True, None, 3), (True, None, 4)]
+    assert chosen_series(minnesota, doses) == "HepB Heplisav-B secondary 4-dose series"  # 19+ 4-dose: too soon
     assert_agree(minnesota, [ADULT], doses, [], AS_OF)
 
 
@@ -166,7 +174,8 @@ def test_two_heplisav_b_doses_make_dose_4_unnecessary(minnesota):
     doses = adult_course((start, HEPLISAV), (start + timedelta(weeks=4), ENGERIX),
                          (start + timedelta(weeks=8), HEPLISAV), (start + timedelta(weeks=12), ENGERIX))
     assert hepb(minnesota, doses)[:3] == [(True, None, 1), (True, None, 2), (True, None, 3)]
-    assert hepb(minnesota, doses)[3][0] is False
+    assert hepb(minnesota, doses)[3] == (False, "extraneous", None)
+    assert chosen_series(minnesota, doses) == "HepB Heplisav-B tertiary 4-dose series"  # complete, 3 valid
     assert_agree(minnesota, [ADULT], doses, [], AS_OF)
 
 
@@ -177,3 +186,26 @@ def test_a_child_course_never_reaches_the_heplisav_b_series(minnesota):
     text = explain_student(minnesota, child, doses, [], AS_OF)
     assert "left out: no dose of HepB_adjuvanted" in text
     assert_agree(minnesota, [child], doses, [], AS_OF)
+
+
+@st.composite
+def adult_hepb_courses(draw):
+    """Adults with hepatitis B courses that mix Heplisav-B with the other adult vaccines, days apart
+    around the series' minimum intervals, so that a Heplisav-B series is at times the chosen one."""
+    students, doses = [], []
+    for number in range(draw(st.integers(1, 8))):
+        sid = f"A{number}"
+        birth = date(draw(st.integers(1960, 2008)), draw(st.integers(1, 12)), draw(st.integers(1, 28)))
+        students.append(Student(sid, birth, None))
+        day = birth + timedelta(days=draw(st.integers(17 * 365, 40 * 365)))
+        for _ in range(draw(st.integers(1, 5))):
+            doses.append(Dose(len(doses) + 1, sid, day, draw(st.sampled_from([HEPLISAV, HEPLISAV, ENGERIX, 8, 104, 220]))))
+            day += timedelta(days=draw(st.sampled_from([0, 23, 24, 27, 28, 28, 28, 35, 52, 56, 56, 108, 112, 180])))
+    return students, doses
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(adult_hepb_courses())
+def test_both_engines_agree_on_mixed_heplisav_b_courses(minnesota, course):
+    students, doses = course
+    assert_agree(minnesota, students, doses, [], AS_OF)
