@@ -125,14 +125,15 @@ class CompiledQuery(FastPath, ExactWalk):
                 for k, series in enumerate(unit.series):
                     self.walks.append(VirtualWalk(len(self.walks) + 1, g, k, series, unit.u))
         self._series: dict[int, list[VirtualWalk]] = {}  # walk units -> their walks
-        self._only_with: dict[int, str] = {}  # virtual walk -> Stage A's count of its `only with` doses
+        # `only with`: Stage A counts the doses of each (group, products) a series names; none: left out
+        self._only_with_counts: dict[tuple[int, frozenset], str] = {}
+        self._only_with: dict[int, str] = {}  # virtual walk -> its count's column
         for w in self.walks:
             if w.series is not None:
                 self._series.setdefault(w.u, []).append(w)
             if w.series is not None and w.series.only_with:
-                same = next((v for v in self._only_with if self.walks[v - 1].g == w.g
-                             and set(self.walks[v - 1].series.only_with) == set(w.series.only_with)), w.v)
-                self._only_with[w.v] = f"ow_{same}"
+                key = (w.g, frozenset(w.series.only_with))
+                self._only_with[w.v] = self._only_with_counts.setdefault(key, f"ow_{len(self._only_with_counts) + 1}")
         self._limit = {unit.u: unit.length for unit in units if unit.u in self._series}  # fast-path positions
         self._walked_groups = sorted({w.g for w in self.walks if w.series is not None})
         self.R = radix(max(self._limit.values(), default=0))
@@ -406,10 +407,9 @@ class CompiledQuery(FastPath, ExactWalk):
                     columns.append((f"s_{unit.u}", f"group_concat({chunk}, '') FILTER (WHERE {only_its})"))
             if id_strings:
                 columns.append((f"i_{g}", f"group_concat({pad_id('d.dose_id')}, '') FILTER (WHERE m.g = {g})"))
-            for v, name in self._only_with.items():  # the doses of `only with` products (none: left out)
-                w = self.walks[v - 1]
-                if w.g == g and name == f"ow_{v}":
-                    pids = ", ".join(map(str, self.catalog.pids_of(w.series.only_with))) or "NULL"
+            for (of_group, products), name in self._only_with_counts.items():
+                if of_group == g:
+                    pids = ", ".join(map(str, self.catalog.pids_of(products))) or "NULL"
                     columns.append((name, f"count(*) FILTER (WHERE m.g = {g} AND m.pid IN ({pids}))"))
         if extras and groups is None:  # counts over the whole history: not from some groups' doses
             columns += [(name, expr) for expr, name in self.row.aggregates.items()]
