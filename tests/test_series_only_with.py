@@ -106,7 +106,7 @@ def test_a_student_with_a_dose_of_them_may_choose_the_series():
 
 def test_explain_says_why_a_series_was_left_out():
     text = explain_student(RULESET, STUDENT, history((60, "A"), (130, "A")), [], AS_OF)
-    assert "'mixed' (left out: no dose of H)" in text
+    assert "  Series: 'main' (not complete, 2 valid doses); 'mixed' left out (no dose of H)\n" in text
 
 
 @pytest.mark.parametrize("given", [
@@ -184,7 +184,8 @@ def test_a_child_course_never_reaches_the_heplisav_b_series(minnesota):
     doses = [Dose(k, "a1", child.birth_date + timedelta(days=days), cvx)
              for k, (days, cvx) in enumerate([(0, 8), (61, 110), (122, 110), (183, 110)], start=1)]
     text = explain_student(minnesota, child, doses, [], AS_OF)
-    assert "left out: no dose of HepB_adjuvanted" in text
+    assert ("'HepB Heplisav-B secondary 4-dose series' and 'HepB Heplisav-B tertiary 4-dose series' left out "
+            "(no dose of HepB_adjuvanted)") in text
     assert_agree(minnesota, [child], doses, [], AS_OF)
 
 

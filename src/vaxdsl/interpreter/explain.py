@@ -81,9 +81,16 @@ def _series_lines(walk, birth: date) -> list[str]:
     for antigen_walk in walk.antigens:
         label = f"{antigen_walk.antigen.name} series" if several else "Series"
         chosen = antigen_walk.chosen
-        others = [_series_summary(other, birth) for other in antigen_walk.walks if other is not chosen]
-        if several or others:
+        others = [_series_summary(other, birth) for other in antigen_walk.walks
+                  if other is not chosen and not other.left_out]
+        left_out: dict[tuple, list[str]] = {}  # `only with` products -> the series left out for want of them
+        for other in antigen_walk.walks:
+            if other.left_out:
+                left_out.setdefault(other.series.only_with, []).append(f"'{other.series.name}'")
+        if several or others or left_out:
             over = ", chosen over " + "; ".join(others) if others else ""
+            over += "".join(f"; {' and '.join(names)} left out (no dose of {', '.join(products)})"
+                            for products, names in left_out.items())
             lines.append(f"{INDENT}{label}: {_series_summary(chosen, birth)}{over}")
         for skipped in chosen.skipped:
             lines.append(f"{INDENT}{label} dose {skipped.number} not required: "
@@ -93,8 +100,6 @@ def _series_lines(walk, birth: date) -> list[str]:
 
 def _series_summary(series_walk, birth: date) -> str:
     name = f"'{series_walk.series.name}'" if series_walk.series.name else "the series"
-    if series_walk.left_out:
-        return f"{name} (left out: no dose of {', '.join(series_walk.series.only_with)})"
     facts = ["complete" if series_walk.complete else "not complete", _doses(series_walk.valid_count)]
     if not series_walk.candidate:
         facts.append(f"cannot start at {describe_age(birth, series_walk.start_age)}")
