@@ -215,15 +215,31 @@ def rules(vocab: Vocabulary = DEFAULT, placements: bool = False) -> st.SearchStr
 def series(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Series]:
     allow = st.builds(ast.Allow, st.lists(vocab.products, min_size=1, max_size=3).map(tuple),
                       st.none() | durations(), st.none() | durations())
-    interval = st.builds(ast.MinInterval, durations(), st.none() | dose_refs())
+    interval = st.builds(ast.MinInterval, durations(), st.none() | dose_refs(), st.none() | given_windows())
     skip = st.builds(ast.Skip, conditions(vocab, max_leaves=3))
-    dose = st.builds(ast.SeriesDose, st.integers(1, 6), st.none() | durations(), st.none() | durations(),
+    dose = st.builds(ast.SeriesDose, st.integers(1, 6), min_ages(), st.none() | durations(),
                      st.lists(interval, max_size=2).map(tuple), st.lists(allow, max_size=2).map(tuple),
                      st.lists(skip, max_size=2).map(tuple), st.booleans())
     reject = st.builds(ast.Reject, vocab.reasons, calls(vocab, in_series=True))
     return st.builds(ast.Series, st.lists(dose, max_size=4).map(tuple), st.lists(reject, max_size=2).map(tuple),
                      st.just("") | texts(), st.none() | durations(), st.none() | durations(),
                      st.lists(vocab.products, max_size=2).map(tuple))
+
+
+def given_windows() -> st.SearchStrategy[ast.GivenWindow]:
+    return st.one_of(st.builds(ast.GivenWindow, dates(), st.none() | dates()),
+                     st.builds(ast.GivenWindow, st.none(), dates()))
+
+
+@st.composite
+def min_ages(draw) -> tuple[ast.MinAge, ...]:
+    """None, one, or a change of minimum age on a date (the windows meet there, as the checker wants)."""
+    count = draw(st.integers(0, 2))
+    if count < 2:
+        return tuple(ast.MinAge(draw(durations())) for _ in range(count))
+    day = draw(dates())
+    return (ast.MinAge(draw(durations()), ast.GivenWindow(before=day)),
+            ast.MinAge(draw(durations()), ast.GivenWindow(start=day)))
 
 
 def antigens(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Antigen]:

@@ -17,7 +17,7 @@ from test_engines_agree import FAVOURED, build_db, populations, ruleset_named
 
 
 def test_series_limits():
-    series = ast.Series((ast.SeriesDose(1), ast.SeriesDose(2), ast.SeriesDose(4), ast.SeriesDose(2, min_age=None)))
+    series = ast.Series((ast.SeriesDose(1), ast.SeriesDose(2), ast.SeriesDose(4), ast.SeriesDose(2, min_ages=())))
     assert max_valid(series) == 2  # dose 3 is missing: the walk can never get past 2
     assert list(targets(series)) == [1, 2, 4]
     assert max_valid(ast.Series(())) == 0

@@ -167,11 +167,22 @@ vaccine Polio {
       skip when age >= 4 years
       skip when age >= 4 years - 4 days and since last dose >= 6 months - 4 days
     }
-    dose 4 { min age 4 years - 4 days  min interval 6 months - 4 days  max age 18 years }
+    # dated requirements, as CDSi's Polio dose 4 before 2009-08-07 (moved to where the dates fall)
+    dose 4 {
+      min age 18 weeks - 4 days given before 2012-08-07
+      min age 4 years - 4 days given from 2012-08-07
+      min interval 4 weeks - 4 days given before 2014-03-01
+      min interval 6 months - 4 days given from 2014-03-01
+      max age 18 years
+    }
   }
   series "5-dose" {
     dose 1 { min age 6 weeks - 4 days }
-    dose 2 { min age 10 weeks - 4 days  min interval 4 weeks - 4 days }
+    dose 2 {
+      min age 10 weeks - 4 days
+      min interval 4 weeks - 4 days
+      min interval 8 weeks from dose 1 given from 2010-01-01 before 2016-01-01
+    }
     dose 3 { min interval 4 weeks - 4 days  skip when age >= 4 years }
     dose 4 { skip when age >= 4 years or at least 2 doses of Combo }
     dose 5 recurring { min age 4 years - 4 days  min interval 6 months - 4 days  allow IPV }

@@ -373,6 +373,21 @@ def _current(elements):
     return [e for e in elements if not (e.findtext("cessationDate") or "").strip()]
 
 
+def cdsi_window(element: ET.Element) -> tuple:
+    """(from, before) of a CDSi entry's effective and cessation dates, as ``given`` writes them: the
+    cessation date is the last day in force."""
+    def day(tag):
+        text = (element.findtext(tag) or "").strip()
+        return datetime.strptime(text, "%Y%m%d").date() if text else None
+
+    cessation = day("cessationDate")
+    return day("effectiveDate"), cessation + timedelta(days=1) if cessation else None
+
+
+def our_window(window: ast.GivenWindow | None) -> tuple:
+    return (window.start, window.before) if window is not None else (None, None)
+
+
 # group -> (antigen file, default series name)
 SERIES = {
     "HepB": ("HepB", "HepB 3-dose series"),
@@ -434,7 +449,9 @@ def test_series_minimum_ages_intervals_and_maximum_ages_follow_cdsi(groups, grou
             where = f"{group_id} {name} dose {dose.number}"
             ages = _current(cdsi.findall("age"))
             age = ages[0] if ages else ET.Element("age")
-            assert ours(dose.min_age) == cdsi_duration(age.findtext("absMinAge")), f"{where}: min age"
+            min_ages = [(cdsi_duration(a.findtext("absMinAge")), cdsi_window(a)) for a in cdsi.findall("age")]
+            assert [(ours(m.duration), our_window(m.given)) for m in dose.min_ages] == [
+                entry for entry in min_ages if entry[0] is not None], f"{where}: min ages"
             assert ours(dose.max_age) == cdsi_duration(age.findtext("maxAge")), f"{where}: max age"
             recurring = (cdsi.findtext("recurringDose") or "").strip().lower() == "yes"
             assert dose.recurring == recurring, f"{where}: recurring"
@@ -443,7 +460,8 @@ def test_series_minimum_ages_intervals_and_maximum_ages_follow_cdsi(groups, grou
                 # CDSi's catch-up series put an interval on dose 1 (from a dose outside the series):
                 # a walk has no earlier valid dose to count it from, so it is left out (W209)
                 expected = []
-            actual = [(i.start.number if i.start else None, ours(i.duration)) for i in dose.intervals]
+            actual = [(i.start.number if i.start else None, ours(i.duration), our_window(i.given))
+                      for i in dose.intervals]
             assert actual == expected, f"{where}: intervals"
 
 
@@ -458,22 +476,25 @@ def _interval(element: ET.Element, number: int) -> tuple:
 
 
 def cdsi_minimum_intervals(cdsi: ET.Element, number: int) -> list[tuple]:
-    """What CDSi's intervals of a series dose ask for, as the ruleset writes it. A dose is valid when
-    it meets the minimum intervals or, failing them, the allowable interval (no grace unless CDSi writes
-    one): the weaker of the two decides. A minimum of 0 days always holds."""
-    minimum = [_interval(e, number) for e in _current(cdsi.findall("interval"))
+    """What CDSi's intervals of a series dose ask for, as the ruleset writes it: (anchor, duration,
+    window). A dose is valid when it meets the minimum intervals or, failing them, the allowable
+    interval (no grace unless CDSi writes one): the weaker of the two decides. A minimum of 0 days
+    always holds. Intervals with effective or cessation dates (Polio's dose 4 before 2009-08-07) have
+    no allowable interval beside them."""
+    minimum = [(*_interval(e, number), cdsi_window(e)) for e in cdsi.findall("interval")
                if (e.findtext("fromPrevious") or "").strip() == "Y" or (e.findtext("fromTargetDose") or "").strip()]
-    minimum = [(anchor, duration) for anchor, duration in minimum if duration is not None]
+    minimum = [entry for entry in minimum if entry[1] is not None]
     allowable = [_interval(e, number) for e in cdsi.findall("allowableInterval") if (e.findtext("absMinInt") or "").strip()]
     if not minimum or not allowable:
         return minimum
+    assert all(window == (None, None) for *_, window in minimum), f"dose {number}: dated and allowable intervals"
     (anchor, duration), = allowable
     # meeting the minimum ones implies the allowable one when one of them counts from the same dose
     weaker = any(other_anchor == anchor and approx_days(duration) <= approx_days(other)
-                 for other_anchor, other in minimum)
-    assert weaker or all(approx_days(duration) >= approx_days(other) for _, other in minimum), \
+                 for other_anchor, other, _ in minimum)
+    assert weaker or all(approx_days(duration) >= approx_days(other) for _, other, _ in minimum), \
         f"dose {number}: the allowable interval is neither weaker nor stronger than the minimum ones"
-    return [(anchor, duration)] if weaker else minimum
+    return [(anchor, duration, (None, None))] if weaker else minimum
 
 
 def test_mmr_antigens_walk_the_products_cdsi_maps_to_them(groups, state):
@@ -519,7 +540,7 @@ def test_allow_lines_follow_cdsi_allowable_vaccines(groups, state, group_id):
                     assert cvx in allowable, f"{where}: {product} (CVX {cvx}) is not allowable in CDSi"
                     begin, end = allowable[cvx]
                     assert ours(line.before_age) == end, f"{where}: {product} end age"
-                    if line.from_age is not None or approx_days(begin) > approx_days(ours(dose.min_age)):
+                    if line.from_age is not None or approx_days(begin) > approx_days(ours(dose.current_min_age)):
                         assert ours(line.from_age) == begin, f"{where}: {product} begin age"
             assert set(allowable) & in_group <= allowed, f"{where}: CDSi-allowable products left out"
 

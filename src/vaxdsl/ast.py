@@ -346,11 +346,55 @@ class PredicateClause:
 
 
 @attrs.frozen
+class GivenWindow:
+    """``given from 2009-08-07`` / ``given before 2009-08-07`` / both: the requirement it ends applies
+    only to a dose given on or after ``start`` and before ``before`` (CDSi's effective and cessation
+    dates, for a schedule that changed on a date).
+
+    >>> window = GivenWindow(before=date(2009, 8, 7))
+    >>> window.holds(date(2009, 8, 6)), window.holds(date(2009, 8, 7))
+    (True, False)
+    """
+
+    start: date | None = None
+    before: date | None = None
+    span: Span = _span()
+
+    def holds(self, day: date) -> bool:
+        return (self.start is None or day >= self.start) and (self.before is None or day < self.before)
+
+    def is_empty(self) -> bool:
+        return self.start is not None and self.before is not None and self.before <= self.start
+
+    def days_text(self) -> str:
+        """For messages: "on or after 2001-01-01 and before 2009-08-07"."""
+        parts = ([f"on or after {self.start.isoformat()}"] if self.start else []) + (
+            [f"before {self.before.isoformat()}"] if self.before else [])
+        return " and ".join(parts) or "on any day"
+
+
+def in_force(window: GivenWindow | None, day: date) -> bool:
+    """Does a requirement with this window (None: always) apply to a dose given on ``day``?"""
+    return window is None or window.holds(day)
+
+
+@attrs.frozen
+class MinAge:
+    """``min age 4 years - 4 days [given ...]``."""
+
+    duration: Duration
+    given: GivenWindow | None = None
+    span: Span = _span()
+
+
+@attrs.frozen
 class MinInterval:
-    """``min interval 4 weeks - 4 days [from dose 1]``; without ``from`` it counts from the previous valid dose."""
+    """``min interval 4 weeks - 4 days [from dose 1] [given ...]``; without ``from`` it counts from the
+    previous valid dose."""
 
     duration: Duration
     start: DoseRef | None = None
+    given: GivenWindow | None = None
     span: Span = _span()
 
 
@@ -377,13 +421,30 @@ class Skip:
 @attrs.frozen
 class SeriesDose:
     number: int
-    min_age: Duration | None = None
+    min_ages: tuple[MinAge, ...] = ()  # at most one in force on any day (the checker's E239)
     max_age: Duration | None = None
     intervals: tuple[MinInterval, ...] = ()
     allows: tuple[Allow, ...] = ()
     skips: tuple[Skip, ...] = ()
     recurring: bool = False  # given again: every later dose is judged as this one (walk.series_target)
     span: Span = _span()
+
+    def min_age_on(self, day: date) -> MinAge | None:
+        """The minimum age for a dose given on ``day``."""
+        return next((age for age in self.min_ages if in_force(age.given, day)), None)
+
+    def intervals_on(self, day: date) -> tuple[MinInterval, ...]:
+        """The minimum intervals a dose given on ``day`` must meet."""
+        return tuple(interval for interval in self.intervals if in_force(interval.given, day))
+
+    @property
+    def current_min_age(self) -> Duration | None:
+        """The minimum age with no end date: today's schedule (for tools that place doses, not judge them)."""
+        return next((age.duration for age in self.min_ages if age.given is None or age.given.before is None), None)
+
+    @property
+    def current_intervals(self) -> tuple[MinInterval, ...]:
+        return tuple(i for i in self.intervals if i.given is None or i.given.before is None)
 
 
 @attrs.frozen

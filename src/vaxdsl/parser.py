@@ -398,10 +398,12 @@ class _ToAst(Transformer):
 
     def series_dose(self, meta, children):
         _dose, number, *requirements = children
-        fields = {"min_age": None, "max_age": None, "recurring": False}
-        intervals, allows, skips = [], [], []
+        fields = {"max_age": None, "recurring": False}
+        min_ages, intervals, allows, skips = [], [], [], []
         for requirement in requirements:
-            if isinstance(requirement, ast.MinInterval):
+            if isinstance(requirement, ast.MinAge):
+                min_ages.append(requirement)
+            elif isinstance(requirement, ast.MinInterval):
                 intervals.append(requirement)
             elif isinstance(requirement, ast.Allow):
                 allows.append(requirement)
@@ -409,7 +411,7 @@ class _ToAst(Transformer):
                 skips.append(requirement)
             else:
                 fields[requirement[0]] = requirement[1]
-        return ast.SeriesDose(int(number), fields["min_age"], fields["max_age"], tuple(intervals), tuple(allows),
+        return ast.SeriesDose(int(number), tuple(min_ages), fields["max_age"], tuple(intervals), tuple(allows),
                               tuple(skips), fields["recurring"], span=self._span(meta))
 
     def recurring(self, meta, children):
@@ -419,13 +421,26 @@ class _ToAst(Transformer):
         return ast.Skip(children[0], span=self._span(meta))
 
     def min_age(self, meta, children):
-        return ("min_age", children[0])
+        return ast.MinAge(children[0], children[1] if len(children) > 1 else None, span=self._span(meta))
 
     def max_age(self, meta, children):
         return ("max_age", children[0])
 
     def min_interval(self, meta, children):
-        return ast.MinInterval(children[0], children[1] if len(children) > 1 else None, span=self._span(meta))
+        duration, *rest = children
+        start = next((c for c in rest if isinstance(c, ast.DoseRef)), None)
+        given = next((c for c in rest if isinstance(c, ast.GivenWindow)), None)
+        return ast.MinInterval(duration, start, given, span=self._span(meta))
+
+    def given(self, meta, children):
+        days = dict(children)
+        return ast.GivenWindow(days.get("from"), days.get("before"), span=self._span(meta))
+
+    def given_from(self, meta, children):
+        return ("from", self._date(children[0]))
+
+    def given_before(self, meta, children):
+        return ("before", self._date(children[0]))
 
     def allow(self, meta, children):
         products, *limits = children

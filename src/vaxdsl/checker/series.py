@@ -83,6 +83,29 @@ def _check_names(ctx: Context, vaccine: ast.Vaccine, antigen: ast.Antigen) -> No
         seen.add(series.name)
 
 
+def _check_dated(ctx: Context, dose: ast.SeriesDose) -> None:
+    """Dated requirements (``given from``/``before``): one minimum age in force on any day."""
+    for requirement in (*dose.min_ages, *dose.intervals):
+        window = requirement.given
+        if window is not None and window.is_empty():
+            ctx.warning(window.span, "W215", f"this requirement applies to no dose: 'before {window.before}' "
+                                             f"is not after 'from {window.start}'")
+    for index, later in enumerate(dose.min_ages):
+        for earlier in dose.min_ages[:index]:
+            common = _common_days(earlier.given, later.given)
+            if not common.is_empty():
+                ctx.error(later.span, "E239", f"dose {dose.number} has two minimum ages for doses given "
+                                              f"{common.days_text()}: give each a 'given from/before DATE' "
+                                              f"window that does not overlap")
+                break
+
+
+def _common_days(a: ast.GivenWindow | None, b: ast.GivenWindow | None) -> ast.GivenWindow:
+    starts = [w.start for w in (a, b) if w is not None and w.start]
+    ends = [w.before for w in (a, b) if w is not None and w.before]
+    return ast.GivenWindow(max(starts, default=None), min(ends, default=None))
+
+
 def _check_dose(ctx: Context, dose: ast.SeriesDose) -> None:
     for interval in dose.intervals:
         start = interval.start
@@ -96,9 +119,10 @@ def _check_dose(ctx: Context, dose: ast.SeriesDose) -> None:
                       if dose.number > 1 else "dose 1 has no earlier dose to count an interval from")
         elif start.kind != "nth" and dose.number == 1:
             ctx.error(start.span, "E223", "dose 1 has no earlier dose to count an interval from")
-    if dose.min_age is not None and dose.max_age is not None and surely_le(
-            duration_point(dose.max_age), duration_point(dose.min_age)):
-        ctx.warning(dose.span, "W211", f"dose {dose.number} can never be valid: its max age is not after its min age")
+    for age in dose.min_ages:
+        if dose.max_age is not None and surely_le(duration_point(dose.max_age), duration_point(age.duration)):
+            ctx.warning(dose.span, "W211", f"dose {dose.number} can never be valid: its max age is not after its min age")
+    _check_dated(ctx, dose)
     for allow in dose.allows:
         if allow.from_age is not None and allow.before_age is not None and surely_le(
                 duration_point(allow.before_age), duration_point(allow.from_age)):

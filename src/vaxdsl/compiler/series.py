@@ -93,7 +93,7 @@ import attrs
 
 from .. import ast
 from ..walk import max_valid, series_length, series_targets
-from .dates import DateExpr, compare_shift, months_days
+from .dates import DateExpr, compare_shift, jd_literal, months_days
 from .skips import Judged, SkipCompiler, age_floor
 from .sql import all_of, any_of, lit, member, not_
 
@@ -207,11 +207,14 @@ class SeriesChecks:
         for interval in target.intervals:
             months, days = months_days(interval.duration)
             for exists, date in self.anchors(interval, dose):
-                soon.append(all_of([exists, not_(compare_shift(dose.date, ">=", date, months, days))]))
+                soon.append(all_of([given_in(interval.given, given), exists,
+                                    not_(compare_shift(dose.date, ">=", date, months, days))]))
         if soon:
             out.append(("too_soon", any_of(soon)))
-        if target.min_age is not None and not dose.at_least(target.min_age):
-            out.append(("too_young", f"({given} < {self.age(target.min_age)})"))
+        young = [all_of([given_in(m.given, given), f"({given} < {self.age(m.duration)})"])
+                 for m in target.min_ages if not dose.at_least(m.duration)]
+        if young:
+            out.append(("too_young", any_of(young)))
         if target.max_age is not None:
             out.append(("too_old", "1" if dose.at_least(target.max_age) else f"({given} >= {self.age(target.max_age)})"))
         if with_rejects:
@@ -255,6 +258,14 @@ class SeriesChecks:
         if not arms[-1].startswith("ELSE"):
             arms.append("ELSE 0")
         return f"(CASE {' '.join(arms)} END)"
+
+
+def given_in(window: ast.GivenWindow | None, given: str) -> str:
+    """SQL 0/1: a dose given on day ``given`` (julianday SQL) is in a dated requirement's window."""
+    if window is None:
+        return "1"
+    return all_of(([f"{given} >= {jd_literal(window.start)}"] if window.start else [])
+                  + ([f"{given} < {jd_literal(window.before)}"] if window.before else []))
 
 
 # ---- the fast path ------------------------------------------------------------------------------------

@@ -392,19 +392,20 @@ class Renderer:
 
     def series_dose(self, indent: int, dose: ast.SeriesDose) -> None:
         requirements = []  # (text, key)
-        for field in ("min_age", "max_age"):
-            value = getattr(dose, field)
-            if value is not None:
-                key = None
-                if self.source is not None and value.span.line:
-                    at = self.source.index_at((value.span.line, value.span.column)) - 2
-                    key = (self.source.tokens[at].start, (value.span.end_line, value.span.end_column))
-                requirements.append((f"{field.replace('_', ' ')} {duration_text(value)}", key))
+        for age in dose.min_ages:
+            requirements.append((f"min age {duration_text(age.duration)}{given_text(age.given)}",
+                                 self.span_key(age.span)))
+        if dose.max_age is not None:
+            value, key = dose.max_age, None
+            if self.source is not None and value.span.line:
+                at = self.source.index_at((value.span.line, value.span.column)) - 2
+                key = (self.source.tokens[at].start, (value.span.end_line, value.span.end_column))
+            requirements.append((f"max age {duration_text(value)}", key))
         for interval in dose.intervals:
             text = f"min interval {duration_text(interval.duration)}"
             if interval.start is not None:
                 text += f" from {dose_ref_text(interval.start)}"
-            requirements.append((text, self.span_key(interval.span)))
+            requirements.append((text + given_text(interval.given), self.span_key(interval.span)))
         for allow in dose.allows:
             text = "allow " + ", ".join(allow.products) + age_window_text(allow.from_age, allow.before_age)
             requirements.append((text, self.span_key(allow.span)))
@@ -515,6 +516,14 @@ def age_window_text(from_age: ast.Duration | None, before_age: ast.Duration | No
     if before_age is not None:
         text += f" before age {duration_text(before_age)}"
     return text
+
+
+def given_text(window: ast.GivenWindow | None) -> str:
+    """`` given from D1 before D2`` (either part may be missing), after ``min age``/``min interval``."""
+    if window is None:
+        return ""
+    return (" given" + (f" from {window.start.isoformat()}" if window.start else "")
+            + (f" before {window.before.isoformat()}" if window.before else ""))
 
 
 def wrap_list(text: str, indent: int, hang: int) -> list[str]:

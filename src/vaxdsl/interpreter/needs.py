@@ -89,14 +89,7 @@ def series_need(vaccine_id: str, series: ast.Series, number: int, valid_dates: l
         return Need(vaccine_id, None, None,
                     f"no further series dose (all {len(valid_dates)} are valid), but the rules it does not meet")
 
-    limits: list[tuple[date, str]] = []
-    if target.min_age is not None:
-        limits.append((add(birth, target.min_age), f"at age {duration_text(target.min_age)}"))
-    for interval in target.intervals:
-        anchor = anchor_of(interval, valid_dates, retried)
-        if anchor is not None:
-            after = f"{duration_text(interval.duration)} after {anchor.words} ({anchor.date.isoformat()})"
-            limits.append((add(anchor.date, interval.duration), after))
+    limits = _timing_limits(target, as_of, birth, valid_dates, retried)
     earliest = max((when for when, _ in limits), default=None)
     products = ""
     if target.allows:
@@ -124,6 +117,32 @@ def series_need(vaccine_id: str, series: ast.Series, number: int, valid_dates: l
     why = "; ".join(words for _, words in limits)
     when = "can be given now, valid since" if earliest <= as_of else "valid from"
     return Need(vaccine_id, number, earliest, f"dose {number}, {when} {earliest.isoformat()} ({why}){products}")
+
+
+def _timing_limits(target: ast.SeriesDose, as_of: date, birth: date, valid_dates: list[date],
+                   retried: date | None) -> list[tuple[date, str]]:
+    """(earliest day, why) for each minimum age and interval of the next dose, given on or after
+    ``as_of``: by the requirements in force on the first day of the next period of dated requirements
+    (``given from``/``before``) in which the dose can be valid."""
+    days = {w.start for w in _windows(target) if w.start} | {w.before for w in _windows(target) if w.before}
+    boundaries = sorted(day for day in days if day > as_of)
+    for start, end in zip([as_of, *boundaries], [*boundaries, None]):
+        limits: list[tuple[date, str]] = []
+        min_age = target.min_age_on(start)
+        if min_age is not None:
+            limits.append((add(birth, min_age.duration), f"at age {duration_text(min_age.duration)}"))
+        for interval in target.intervals_on(start):
+            anchor = anchor_of(interval, valid_dates, retried)
+            if anchor is not None:
+                after = f"{duration_text(interval.duration)} after {anchor.words} ({anchor.date.isoformat()})"
+                limits.append((add(anchor.date, interval.duration), after))
+        if end is None or max((when for when, _ in limits), default=start) < end:
+            return limits
+    raise AssertionError("the last period has no end")
+
+
+def _windows(target: ast.SeriesDose) -> list[ast.GivenWindow]:
+    return [r.given for r in (*target.min_ages, *target.intervals) if r.given is not None]
 
 
 def _allows_on(allow: ast.Allow, birth: date, day: date) -> bool:

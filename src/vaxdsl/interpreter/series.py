@@ -150,20 +150,28 @@ def timing_failure(target: ast.SeriesDose | None, given: date, birth: date, vali
     CDC's test cases give for it (docs/semantics.md)."""
     if target is None:
         return Failure("extraneous", f"an extra dose: the series ({_doses(len(valid_dates))}) was already complete")
-    for interval in target.intervals:
+    for interval in target.intervals_on(given):
         anchor = anchor_of(interval, valid_dates, retried)
         if anchor is None:
             continue  # no anchor yet: nothing to measure from
         if given < add(anchor.date, interval.duration):
             return Failure("too_soon", (
                 f"given too soon: {gap_words(anchor.date, given, interval.duration)} after {anchor.words} "
-                f"({anchor.date.isoformat()}); the minimum interval is {duration_text(interval.duration)}"))
+                f"({anchor.date.isoformat()}); the minimum interval is {duration_text(interval.duration)}"
+                f"{window_words(interval.given)}"))
     age = describe_age(birth, given)
-    if target.min_age is not None and given < add(birth, target.min_age):
-        return Failure("too_young", f"given before the minimum age of {duration_text(target.min_age)} (at {age})")
+    min_age = target.min_age_on(given)
+    if min_age is not None and given < add(birth, min_age.duration):
+        return Failure("too_young", f"given before the minimum age of {duration_text(min_age.duration)}"
+                                    f"{window_words(min_age.given)} (at {age})")
     if target.max_age is not None and given >= add(birth, target.max_age):
         return Failure("too_old", f"given at or after the maximum age of {duration_text(target.max_age)} (at {age})")
     return None
+
+
+def window_words(window: ast.GivenWindow | None) -> str:
+    """How an explanation names the doses a dated requirement is for: " for doses given before 2009-08-07"."""
+    return "" if window is None else f" for doses given {window.days_text()}"
 
 
 def allow_window_holds(allow: ast.Allow, given: date, birth: date) -> bool:

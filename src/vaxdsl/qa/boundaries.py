@@ -24,7 +24,8 @@ age. Cases carry no expectations: they are meant for ``vaxdsl snapshot record``.
 deterministic: the same ruleset and effective date give the same files byte for byte.
 
 Not covered: thresholds inside derived predicates (Datalog ``Date >= Birth + ...``), product age
-windows (``allow ... from age``/``before age``) and ``effective date``/``active`` windows.
+windows (``allow ... from age``/``before age``), ``effective date``/``active`` windows, and series
+requirements that ended on a date (``given before``: the cases are dated near the effective date).
 
 >>> from vaxdsl.loader import load_text
 >>> ruleset = load_text('''
@@ -181,13 +182,14 @@ def _thresholds_of_series(vaccine: ast.Vaccine, series: ast.Series):
     where = f"series '{series.name}'" if series.name else "series"
     for dose in series.doses:
         k = dose.number
-        if dose.min_age is not None:
-            yield _threshold(vaccine.id, where, f"dose {k} min age {duration_text(dose.min_age)}", "dose_age",
-                             ">=", dose.min_age, 0, dose=k, total=k, series_test="min age", series=series)
+        min_age = dose.current_min_age
+        if min_age is not None:
+            yield _threshold(vaccine.id, where, f"dose {k} min age {duration_text(min_age)}", "dose_age",
+                             ">=", min_age, 0, dose=k, total=k, series_test="min age", series=series)
         if dose.max_age is not None:
             yield _threshold(vaccine.id, where, f"dose {k} max age {duration_text(dose.max_age)}", "dose_age",
                              "<", dose.max_age, 0, dose=k, total=k, series_test="max age", series=series)
-        for interval in dose.intervals:
+        for interval in dose.current_intervals:
             anchor = _ref_number(interval.start, k) if interval.start is not None else k - 1
             if not 1 <= anchor < k:
                 continue
@@ -412,9 +414,9 @@ class _Builder:
         lower = birth
         dose = self.series_dose(k)
         if dose is not None:
-            if dose.min_age is not None and skip != "min age":
-                lower = max(lower, add(birth, self._duration(dose.min_age, written)))
-            for interval in dose.intervals:
+            if dose.current_min_age is not None and skip != "min age":
+                lower = max(lower, add(birth, self._duration(dose.current_min_age, written)))
+            for interval in dose.current_intervals:
                 anchor = _ref_number(interval.start, k) if interval.start is not None else k - 1
                 if 1 <= anchor <= len(dates) and skip != f"min interval from {anchor}":
                     lower = max(lower, add(dates[anchor - 1], self._duration(interval.duration, written)))
