@@ -240,6 +240,22 @@ def test_polio_examples(ages, expected):
     assert (polio.valid_doses, listed) == expected
 
 
+def test_a_predicate_reads_only_the_exact_walk_of_a_student_the_fast_path_left_open():
+    # "start at 2 months" is chosen (PRP valid); three doses at 5 years leave its fast path open. The
+    # "start at 7 months" walk finds the first of them valid: the fast path's choice among the walks it
+    # did settle must not add that dose to `valid`, or two_valid(student) would hold (found by hypothesis)
+    ruleset = ruleset_named("hib")
+    student = Student("S00", date(2002, 1, 1), None)
+    doses = [Dose(2, "S00", date(2002, 2, 8), 17, None, "PRP"), Dose(3, "S00", date(2002, 2, 8), 17)]
+    doses += [Dose(k, "S00", date(2007, 2, 9), 17) for k in (5, 6, 7)]
+    as_of = date(2024, 2, 29)
+    assert_agree(ruleset, [student], doses, [], as_of)
+    conn = build_db([student], doses, [])
+    hib = next(g for g in engine.evaluate(ruleset, conn, as_of) if g.vaccine == "Hib")
+    conn.close()
+    assert (hib.status, hib.rule) == ("non_compliant", None)
+
+
 def test_skip_chains_compile_within_the_parser_limits():
     """Deep chains of skips with many series: the main statement prepares (SQLite's parser stack is
     fixed) and stays a reasonable size."""

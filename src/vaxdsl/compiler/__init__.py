@@ -345,8 +345,9 @@ class CompiledQuery(FastPath, ExactWalk):
                 index = f"({a} + {k} + ({j} BETWEEN 1 AND {k}))"
                 outputs.append((f"d_{g}_{k}", f"CASE WHEN {n} >= {k} THEN CAST(substr(i_{g}, ({index}-1)*{ID_WIDTH}+1, "
                                               f"{ID_WIDTH}) AS INTEGER) END"))
+        # an open student's fast-path integers are not its walk (the exact walk's valid doses are added below)
         unpivot = " UNION ALL ".join(
-            f"SELECT sid, {lit(self.vaccines[g - 1].id)}, d_{g}_{k}, {k} FROM vx_fv WHERE d_{g}_{k} IS NOT NULL"
+            f"SELECT sid, {lit(self.vaccines[g - 1].id)}, d_{g}_{k}, {k} FROM vx_fv WHERE NOT open AND d_{g}_{k} IS NOT NULL"
             for g in gs for k in range(1, self._limit[g] + 1))
         walk = self.walk_statements("open", gs)
         chosen = "JOIN vx_wsum k ON k.sid = w.sid AND k.g = w.g AND k.v = w.v"
