@@ -215,13 +215,14 @@ vaccine Hib {
   }
   series "from 7 months" {
     start from age 7 months - 4 days before age 12 months - 4 days
-    dose 1 { }
+    # an interval on dose 1: from an earlier dose too young for it (CDSi's catch-up series)
+    dose 1 { min age 7 months - 4 days  min interval 4 weeks - 4 days }
     dose 2 { min interval 4 weeks - 4 days  skip when at least 1 valid dose at age >= 12 months }
     dose 3 { min age 12 months - 4 days  min interval 8 weeks - 4 days }
   }
   series "from 15 months" {
     start from age 15 months - 4 days
-    dose 1 { min age 15 months - 4 days }
+    dose 1 { min age 15 months - 4 days  min interval 8 weeks - 4 days }
   }
   series "PRP-OMP" {
     dose 1 { allow PRP_OMP }
@@ -230,7 +231,7 @@ vaccine Hib {
   }
   series "PRP-T mixed" {
     only with PRP_T
-    dose 1 { }
+    dose 1 { min age 6 weeks  skip when at least 2 doses }  # then dose 2's interval with nothing valid
     dose 2 { min interval 2 weeks  allow PRP_T }
     dose 3 { min interval 4 weeks  skip when more than 1 doses of PRP_T at age >= 2 months }
   }

@@ -78,8 +78,9 @@ def test_a_dose_of_a_product_not_allowed_is_passed_over():
     assert verdicts(history) == [(True, None), (False, "not_allowable"), (True, None)]
 
 
-def test_nothing_counts_from_a_dose_before_the_first_valid_one():
+def test_a_dose_1_without_an_interval_counts_nothing_from_an_earlier_invalid_dose():
     # too young for dose 1, then dose 1 two weeks later: dose 1 has no interval to count
+    # (tests/test_interval_before_first_valid.py: a dose 1 with one)
     history = doses((30, "A"), (44, "A"))
     assert verdicts(history) == [(False, "too_young"), (True, None)]
 

@@ -42,7 +42,7 @@ def check_series(ctx: Context) -> None:
                 ctx.warning(series.span, "W211", f"{series.title} can never start: 'before age' is not after "
                                                  f"'from age'")
             for dose in series.doses:
-                _check_dose(ctx, dose)
+                _check_dose(ctx, dose, bool(series.rejects))
             for dose in series.doses[:-1]:
                 if dose.recurring:
                     ctx.error(dose.span, "E237", f"dose {dose.number} is recurring but not the last dose of "
@@ -106,13 +106,16 @@ def _common_days(a: ast.GivenWindow | None, b: ast.GivenWindow | None) -> ast.Gi
     return ast.GivenWindow(max(starts, default=None), min(ends, default=None))
 
 
-def _check_dose(ctx: Context, dose: ast.SeriesDose) -> None:
+def _check_dose(ctx: Context, dose: ast.SeriesDose, rejecting: bool) -> None:
     for interval in dose.intervals:
         start = interval.start
         if start is None:
-            if dose.number == 1:
-                ctx.warning(interval.span, "W209", "a minimum interval on dose 1 never applies: "
-                                                   "there is no earlier dose to count it from")
+            if dose.number == 1 and not dose.min_ages and not rejecting:
+                # it counts from an earlier dose that failed dose 1 for its timing: only a minimum
+                # age (or a reject) can make one fail so
+                ctx.warning(interval.span, "W209", "a minimum interval on dose 1 never applies: it counts "
+                                                   "from an earlier dose too young for dose 1, and dose 1 "
+                                                   "has no minimum age")
         elif start.kind == "nth" and not 1 <= start.number < dose.number:
             ctx.error(start.span, "E223", f"'from dose {start.number}' in dose {dose.number}: "
                                           f"an interval counts from an earlier dose (1..{dose.number - 1})"

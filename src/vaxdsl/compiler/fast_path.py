@@ -106,7 +106,7 @@ class FastPath:
         a = f"a_{u}_{w.k}"
         self._prefix[w.v] = prefix if unchosen == "0" else f"(CASE WHEN {unchosen} THEN 0 ELSE {prefix} END)"
         shifted = fast_tree_sql(checks, lambda i, F: self._judged_suffix(u, a, i, F), f"(c_{g} - {a})", R, opened,
-                                max_skips)
+                                max_skips, after_prefix=True)
         complete = R * R if checks.limit == 0 else 0
         first = tree if unchosen == "0" else f"(CASE WHEN {unchosen} THEN 0 ELSE {tree} END)"
         return (f"(CASE WHEN {a} = 0 THEN {first} WHEN {a} < 0 THEN {opened} "

@@ -65,6 +65,10 @@ months for the infant doses) leave the state at n = 0, t = 1: the walk from dose
 of a fresh state over the rest, so :func:`prefix_sql` finds a by one scan of series dose 1's tests
 and the tree runs on chunks a + 1, a + 2, ... (decoded from the string at the offset; only skip
 conditions counting the doses before a dose look back into the prefix). All doses failing is n = 0.
+The one thing a prefix leaves behind is an anchor, when an interval from the previous dose applies
+with nothing valid (CDSi's dose 1 of a catch-up series: :attr:`SeriesChecks.anchored`): then the
+prefix stops (open) at a dose that failed for another reason than its timing, so dose a is the
+anchor of dose a + 1, which the tree after the prefix is told (``after_prefix``).
 
 The tree of segments is cut short: a second failure settles the walk only when it is the last dose
 (n stays, target t <= S: incomplete), and chains that do not start certain are followed at most
@@ -153,6 +157,21 @@ class SeriesChecks:
         self.recurring = self.limit > 0 and self.target(self.limit + 1) is not None
         self.skipping = [t for t in range(1, self.limit + 1) if self.targets[t].skips]
         self.skip_compiler = SkipCompiler(catalog, g, self.limit, age)
+        self.anchored = self._anchored_before_valid()
+
+    def _anchored_before_valid(self) -> bool:
+        """Can an interval from the previous dose apply before any dose is valid (a target the walk
+        reaches with n = 0: dose 1, and the next while the one before has skip lines)? Then a dose
+        failing such a target for its timing is the next one's anchor even with nothing valid, and the
+        fast path follows it (:func:`prefix_sql`)."""
+        t = 1
+        while (target := self.target(t)) is not None:
+            if any(interval.start is None or interval.start.kind == "last" for interval in target.intervals):
+                return True
+            if t > self.limit or not target.skips:
+                return False
+            t += 1
+        return False
 
     def skips(self, number: int, judged: Judged) -> str:
         """SQL 0/1: one of the skip lines of series dose ``number`` holds for the judged dose."""
@@ -170,9 +189,9 @@ class SeriesChecks:
 
     def anchors(self, interval: ast.MinInterval, judged: Judged) -> list[tuple[str, DateExpr]]:
         """(exists, date) of the doses an interval may count from: the valid dose it names and, for
-        the previous dose, a later dose not valid for its timing (``judged.retried``). The later one is
-        the anchor when it exists; since it is later, a dose too soon after the valid one is too soon
-        after it too, so "too soon after either" is the test."""
+        the previous dose, a later dose not valid for its timing (``judged.retried``; with no valid
+        dose yet, it alone). The later one is the anchor when it exists; since it is later, a dose too
+        soon after the valid one is too soon after it too, so "too soon after either" is the test."""
         start = interval.start
         previous = start is None or start.kind == "last"
         if previous:
@@ -180,13 +199,11 @@ class SeriesChecks:
         else:
             number = 1 if start.kind == "first" else start.number
             exists = judged.has(number)
-        if exists == "0":
-            return []
-        found = [(exists, judged.valid_date(number))]
+        found = [] if exists == "0" else [(exists, judged.valid_date(number))]
         if previous and judged.retried is not None and judged.retried[0] != "0":
             if judged.retried[0] == "1":
-                return [(exists, judged.retried[1])]
-            found.append((all_of([exists, judged.retried[0]]), judged.retried[1]))
+                return [("1", judged.retried[1])]
+            found.append(judged.retried)
         return found
 
     def timing(self, number: int, dose: Judged, anchoring: bool = True) -> str:
@@ -282,29 +299,41 @@ def radix(limit: int) -> int:
 def prefix_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged], c: str, last: int) -> str:
     """The **prefix** a of a virtual walk: how many leading doses fail series dose 1 with nothing valid
     and no skip of dose 1 holding for them (the walk's state does not change over them). -1 when they
-    run past position ``last`` (decoded chunks), where the fast path stops looking."""
+    run past position ``last`` (decoded chunks), where the fast path stops looking.
+
+    When an interval from the previous dose applies with nothing valid (``checks.anchored``), each
+    prefix dose is the next one's anchor as long as it failed for its timing; one that failed for
+    another reason (its product, a maximum age) leaves the anchor further back: -1 too, the exact walk
+    decides. So the dose after the prefix counts such an interval from dose a (``retried`` of the
+    tree after it)."""
     if checks.limit == 0:
         return c  # no series dose 1: every dose is extraneous
     arms = []
     for i in range(1, last + 1):
         judged = judged_at(i, tuple(range(1, i)))
+        if checks.anchored and i >= 2:
+            judged = attrs.evolve(judged, retried=("1", judged_at(i - 1, ()).date))
         event = any_of([checks.skips(1, judged), not_(checks.fails(1, judged))])
-        if event == "0":
-            continue
-        arms.append(f"WHEN {all_of([f'{c} >= {i}', event])} THEN {i - 1}")
+        if event != "0":
+            arms.append(f"WHEN {all_of([f'{c} >= {i}', event])} THEN {i - 1}")
         if event == "1":
             break
+        if checks.anchored:
+            other = not_(checks.timing(1, judged))
+            if other != "0":
+                arms.append(f"WHEN {all_of([f'{c} >= {i}', other])} THEN -1")
     if arms and arms[0] == f"WHEN {c} >= 1 THEN 0":
         return "0"
     return f"(CASE {' '.join(arms)} ELSE (CASE WHEN {c} <= {last} THEN {c} ELSE -1 END) END)"
 
 
 def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged], c: str, R: int, opened: int,
-                  max_skips: int = MAX_SKIP_EVENTS) -> str:
+                  max_skips: int = MAX_SKIP_EVENTS, after_prefix: bool = False) -> str:
     """The fast path of one virtual walk from a fresh state (n = 0, t = 1) as one integer
     ``n + R*j + R^2*complete`` (``opened`` when it leaves the walk open; module docstring).
     ``judged_at(i, F)`` is dose chunk i with the chunks before it valid except F; ``c`` the number of
-    doses.
+    doses. ``after_prefix``: the walk starts after a prefix (:func:`prefix_sql`), so ``judged_at(0, ())``,
+    the last prefix dose, failed for its timing: the first dose's anchor when ``checks.anchored``.
 
     Each segment is one searched CASE whose arms are its doses' events in the walk's order, so the
     first that holds is the walk's next event and its THEN the rest of the walk. A **chain** of skips
@@ -324,17 +353,20 @@ def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged
             memo[key] = checks.skips(t, attrs.evolve(judged_at(i, F), floors=floors))
         return memo[key]
 
+    def judged(i: int, F: tuple, floors: tuple, retry: str) -> Judged:
+        judged = attrs.evolve(judged_at(i, F), floors=floors)
+        if retry == "1":  # dose i - 1 failed for its timing: the anchor of an interval from the previous dose
+            judged = attrs.evolve(judged, retried=("1", judged_at(i - 1, ()).date))
+        return judged
+
     def fails(t: int, i: int, F: tuple, floors: tuple, retry: str = "0") -> str:
         key = ("fail", t, i, F, floors, retry)
         if key not in memo:
-            judged = attrs.evolve(judged_at(i, F), floors=floors)
-            if retry == "1":  # dose i - 1 failed for its timing: the anchor of an interval from the previous dose
-                judged = attrs.evolve(judged, retried=("1", judged_at(i - 1, ()).date))
-            memo[key] = checks.fails(t, judged)
+            memo[key] = checks.fails(t, judged(i, F, floors, retry))
         return memo[key]
 
-    def timing(t: int, i: int, floors: tuple, anchoring: bool = True) -> str:
-        return checks.timing(t, attrs.evolve(judged_at(i, ()), floors=floors), anchoring)
+    def timing(t: int, i: int, floors: tuple, retry: str, anchoring: bool = True) -> str:
+        return checks.timing(t, judged(i, (), floors, retry), anchoring)
 
     def settle(F: tuple, s: int) -> str:
         imax = S - s + len(F)
@@ -389,14 +421,15 @@ def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged
                 else:
                     # a failure for its timing makes dose i the next one's anchor: its own arm, so the
                     # test is not nested into the rest (SQLite's parser has a fixed stack)
-                    timed = timing(t, i, floors) if i >= 2 else "0"
+                    # (with nothing valid yet, n = 0 at dose 1, an anchor counts only when anchored)
+                    timed = timing(t, i, floors, here) if i >= 2 or checks.anchored else "0"
                     rest = failed
                     if timed not in ("0", failed):
                         arms.append(f"WHEN {all_of([f'{c} >= {i}', timed])} THEN "
                                     f"{segment(i + 1, (i,), s, used, floors, retry='1')}")
                         # past that arm the dose is not failing for its timing: test only the other
                         # reasons, not the timing tests a second time (they are most of the cost)
-                        rest = timing(t, i, floors, anchoring=False)
+                        rest = timing(t, i, floors, here, anchoring=False)
                     if rest != "0":
                         after = segment(i + 1, (i,), s, used, floors, retry="1" if timed == failed else "0")
                         arms.append(f"WHEN {all_of([f'{c} >= {i}', rest])} THEN {after}")
@@ -406,7 +439,7 @@ def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged
             return settle(F, s)
         return f"(CASE {' '.join(arms)} ELSE {settle(F, s)} END)"
 
-    return segment(1, (), 0, 0, ())
+    return segment(1, (), 0, 0, (), retry="1" if after_prefix and checks.anchored else "0")
 
 
 def fast_parts(wk: str, R: int) -> tuple[str, str, str, str]:

@@ -122,11 +122,12 @@ class Anchor:
 
 def anchor_of(interval: ast.MinInterval, valid_dates: list[date], retried: date | None = None) -> Anchor | None:
     """The dose an interval counts from, or None when it does not exist yet. ``retried`` is the latest
-    dose after the last valid one that was not valid for its timing or a reject: an interval from the
-    previous dose counts from it."""
+    dose after the last valid one (or before the first) that was not valid for its timing or a reject:
+    an interval from the previous dose counts from it, even before any dose is valid (CDSi's dose 1 of
+    a catch-up series, measured from an earlier dose that series did not count)."""
     if interval.start is None or interval.start.kind == "last":
         number = len(valid_dates)
-        if number >= 1 and retried is not None:
+        if retried is not None:
             return Anchor(retried, "the previous dose (not valid)")
     elif interval.start.kind == "first":
         number = 1
