@@ -1,7 +1,6 @@
 """The core (parser, checker, engine, store, CLI) never imports the console."""
 
 import ast
-import pkgutil
 import subprocess
 import sys
 from pathlib import Path
