@@ -133,16 +133,6 @@ def expected_outcome(name: str, text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def state() -> ast.Ruleset:
-    return parse(STATE.read_text(encoding="utf-8"), str(STATE))
-
-
-@pytest.fixture(scope="module")
-def groups(state) -> dict[str, ast.Vaccine]:
-    return {vaccine.id: vaccine for vaccine in state.vaccines}
-
-
-@pytest.fixture(scope="module")
 def vendor() -> dict[str, list[dict]]:
     return vendor_tables()
 
@@ -592,24 +582,6 @@ def test_the_district_file_adds_its_rule_before_the_states_grade_1_12_default():
 
 
 # ---- a few choices, evaluated -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def evaluate():
-    interpreter = pytest.importorskip("vaxdsl.interpreter")
-    from vaxdsl.records import Dose, Exemption, Student
-
-    ruleset = load(STATE).ruleset
-
-    def run(birth, grade, doses, as_of, group, exemptions=()):
-        student = Student("s", date.fromisoformat(birth), grade)
-        rows = [Dose(n, "s", date.fromisoformat(d[1]), d[0], *d[2:]) for n, d in enumerate(doses, 1)]
-        kinds = [Exemption("s", vaccine, kind) for vaccine, kind in exemptions]
-        result = interpreter.evaluate_student(ruleset, student, rows, kinds, date.fromisoformat(as_of))
-        found = next(g for g in result.groups if g.vaccine == group)
-        return found.status, found.rule, [d for d in result.doses if d.vaccine == group]
-
-    return run
 
 
 def test_hepb_2_dose_schedule_needs_the_recombivax_product(evaluate):

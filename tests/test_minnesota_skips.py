@@ -21,7 +21,7 @@ from vaxdsl.loader import load
 from vaxdsl.records import Dose, Student
 
 from test_engines_agree import assert_agree
-from test_minnesota_ruleset import STATE, SERIES, evaluate, groups, state, cdsi_duration, cdsi_series_element, named_series, ours  # noqa: F401 (fixtures)
+from test_minnesota_ruleset import STATE, SERIES, cdsi_duration, cdsi_series_element, named_series, ours
 
 Condition = tuple  # ("age", from, before) | ("interval", at least) | ("count", op, n, valid, cvx, from, before)
 
