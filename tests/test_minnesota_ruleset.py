@@ -485,6 +485,27 @@ def cdsi_minimum_intervals(cdsi: ET.Element, number: int) -> list[tuple]:
     return [(anchor, duration, (None, None))] if weaker else minimum
 
 
+# CDSi intervals from the most recent dose of some products (`fromMostRecent`) that the language cannot
+# write, in the series the ruleset walks: (series, dose) -> CVX codes. Those of 0 days never fail.
+UNWRITTEN_INTERVALS = {
+    # MenABCWY: dose 2 at least 8 weeks - 4 days after the latest MenABCWY dose as well as after the
+    # previous dose; they differ only when another meningococcal dose came after the MenABCWY one.
+    ("Meningococcal ACWY 2-dose series", 2): {316, 328},
+}
+
+
+def test_intervals_from_the_most_recent_product_dose_are_only_the_known_ones(groups):
+    found = {}
+    for group_id in SERIES:
+        for antigen, name, series, _default in named_series(groups[group_id], group_id):
+            for dose, cdsi in zip(series.doses, cdsi_series(antigen, name)):
+                for interval in cdsi.findall("interval"):
+                    codes = (interval.findtext("fromMostRecent") or "").replace(" ", "")
+                    if codes and cdsi_duration(interval.findtext("absMinInt")) is not None:
+                        found[(name, dose.number)] = {int(code) for code in codes.split(";")}
+    assert found == UNWRITTEN_INTERVALS
+
+
 def test_mmr_antigens_walk_the_products_cdsi_maps_to_them(groups, state):
     """Each MMR antigen names exactly the group's products whose CVX code CDSi's cvxToAntigenMap
     associates with that antigen."""
