@@ -554,13 +554,22 @@ def test_allow_lines_follow_cdsi_allowable_vaccines(groups, state, group_id):
             assert set(allowable) & in_group <= allowed, f"{where}: CDSi-allowable products left out"
 
 
-def test_polio_takes_cdsis_standard_series_in_their_order_of_preference(groups):
-    """All five standard Polio series (4-dose, 5-dose, adult catch-up, fIPV, fIPV secondary), in
-    CDSi's seriesPreference order: on a tie the walk takes the series declared first."""
-    root = _xml("AntigenSupportingData-Polio.xml")
-    standard = sorted((int(series.find("selectSeries").findtext("seriesPreference")), series.findtext("seriesName"))
-                      for series in root.findall("series") if series.findtext("seriesType") == "Standard")
-    assert [series.name for series in groups["Polio"].series] == [name for _, name in standard]
+@pytest.mark.parametrize("group_id", list(SERIES))
+def test_every_standard_series_in_cdsis_order_of_preference(groups, group_id):
+    """Every standard CDSi series of the group's antigens (Polio's five, HepB's ten, ...), ordered as
+    CDSi prefers them (seriesGroup, then seriesPreference): on a tie the walk takes the series declared
+    first. A group with one series may leave it unnamed."""
+    for antigen in groups[group_id].walked_antigens:
+        cdsi_antigen = antigen.name if groups[group_id].antigens else SERIES[group_id][0]
+        root = _xml(f"AntigenSupportingData-{cdsi_antigen}.xml")
+        standard = sorted((int(select.findtext("seriesGroup")), int(select.findtext("seriesPreference")),
+                           series.findtext("seriesName"))
+                          for series in root.findall("series") if series.findtext("seriesType") == "Standard"
+                          for select in [series.find("selectSeries")])
+        names = [series.name for series in antigen.series]
+        if names == [""]:
+            names = [SERIES[group_id][1]]
+        assert names == [name for *_, name in standard], group_id
 
 
 def test_live_vaccines_are_spaced_by_a_predicate(groups, state):
