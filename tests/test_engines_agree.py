@@ -404,7 +404,7 @@ def populations(draw, ruleset, favoured=()):
             if move == 0:  # the same day again
                 pass
             elif move == 1:  # on the edge of an age the rules use
-                months = draw(st.sampled_from([1, 2, 4, 6, 12, 13, 15, 18, 24, 48, 60, 84, 132, 192]))
+                months = draw(st.sampled_from([1, 2, 4, 6, 12, 13, 15, 18, 24, 48, 60, 84, 132, 192, 228]))
                 day = max(day, _add_months(birth, months) + timedelta(days=draw(st.integers(-6, 6))))
             else:
                 day = day + timedelta(days=draw(st.sampled_from([1, 3, 20, 24, 27, 28, 30, 45, 60, 90, 120,
