@@ -190,3 +190,9 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert "HPV is not a CDC group vaxdsl maps" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["cdsi"])
+
+
+def test_a_workbook_given_as_the_ruleset_says_which_comes_first(tmp_path, capsys):
+    book = make_workbook(tmp_path / "cases.xlsx", [])
+    assert main(["cdsi", "check", "minnesota", str(book)]) == 2
+    assert f"the workbook comes first, as in `vaxdsl cdsi check {book} minnesota`" in capsys.readouterr().err

@@ -88,6 +88,17 @@ def test_a_latin1_header_is_a_file_level_problem(tmp_path):
     assert problems(facts)[0] == "students.csv:1: header: not UTF-8 text (byte 0xe9 at column 25)"
 
 
+def test_a_workbook_saved_under_a_csv_name_is_named_as_such(tmp_path):
+    write_bytes(tmp_path, "students.csv", b"PK\x03\x04\x14\x00\x06\x00\x08\x00" + bytes(200))
+    write_bytes(tmp_path, "doses.jsonl", "student_id,date,cvx\n".encode("utf-16"))
+    facts = read(tmp_path)
+    assert facts.fatal
+    assert problems(facts) == [
+        "students.csv:0: an .xlsx workbook or another ZIP archive, not CSV text: save it as CSV in UTF-8",
+        "doses.jsonl:0: UTF-16 text, not JSON Lines text: save it as JSON Lines in UTF-8",
+    ]
+
+
 def test_rows_with_the_wrong_number_of_fields_and_blank_rows(write_file, tmp_path):
     write_file("students.csv", "student_id,birth_date,grade\nS1,2019-03-04,K\n\n,,\nS2,2019-03-04\nS3,2019-03-04,K,x\n")
     write_file("doses.csv", 'student_id,date,cvx\nS1,2019-05-01,08\nS1,"2019-06-01,20\nS1,2019-07-01,20\n')

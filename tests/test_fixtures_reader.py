@@ -219,6 +219,13 @@ def test_unreadable_file_is_an_error_not_a_traceback(tmp_path):
     assert fixture.cases == () and "not UTF-8" in fixture.errors[0].message
 
 
+def test_a_workbook_given_as_a_fixture_file_is_named_as_such(tmp_path):
+    path = tmp_path / "cases.toml"
+    path.write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + bytes(100))
+    [error] = read_fixture_file(path).errors
+    assert error.message == "an .xlsx workbook or another ZIP archive, not a fixture file (fixture files are TOML text)"
+
+
 def test_dose_records_resolve_products():
     from vaxdsl.loader import load_text
 

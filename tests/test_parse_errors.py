@@ -99,10 +99,10 @@ def test_cli_check_missing_file_is_a_message(capsys):
 
 def test_cli_check_counts_unreadable_files_in_its_summary(write_file, capsys):
     binary = write_file("binary.vax", "")
-    binary.write_bytes(b"\xff\xfe\x00garbage")
+    binary.write_bytes(b"vaccine X { \xe9 }")
     assert main(["check", str(binary), "minnesota"]) == 1
     captured = capsys.readouterr()
-    assert "not UTF-8 text" in captured.err
+    assert "not UTF-8 text (invalid continuation byte at byte 12)" in captured.err
     assert captured.out.rstrip().endswith("1 file(s) checked: 0 error(s), 2 warning(s), 1 file(s) could not be read")
 
 
@@ -112,3 +112,16 @@ def test_series_complete_is_the_only_word_after_series_in_a_condition():
     assert error.message == "expected 'series complete', found 'series compete'"
     # `complete` stays a name: a predicate may still be called so
     assert parse('predicate complete(S) :- student(S).').predicates[0].name == "complete"
+
+
+@pytest.mark.parametrize(("head", "kind"), [
+    (b"PK\x03\x04\x14\x00\x06\x00", "an .xlsx workbook or another ZIP archive"),
+    (b"SQLite format 3\x00\x10\x00", "an SQLite database"),
+    (b"\xff\xfev\x00a\x00c\x00", "UTF-16 text"),
+    (b"\x7fELF\x02\x01\x01\x00\x00", "a binary file"),
+])
+def test_a_file_that_is_not_text_is_named_for_what_it_is(write_file, capsys, head, kind):
+    path = write_file("rules.vax", "")
+    path.write_bytes(head + b"\x00" * 40)
+    assert main(["check", str(path)]) == 1
+    assert f"{path}: {kind}, not a ruleset (rulesets are UTF-8 text)" in capsys.readouterr().err

@@ -31,6 +31,7 @@ import attrs
 
 from . import ast
 from .errors import VaxError
+from .filekinds import HEAD_BYTES, other_than_text
 from .records import Dose, Exemption, Student, resolve_product
 
 # kind -> (required columns, optional columns); doses need a cvx or a product (checked apart)
@@ -619,6 +620,13 @@ def _open(path: Path, kind: str, problems: list[RowProblem]):
     except OSError as error:
         problems.append(RowProblem(str(path), 0, f"cannot read: {error.strerror}", True))
         return None
+    kind = other_than_text(handle.read(HEAD_BYTES))
+    if kind is not None:
+        handle.close()
+        wanted = "JSON Lines" if path.suffix == ".jsonl" else "CSV"
+        problems.append(RowProblem(str(path), 0, f"{kind}, not {wanted} text: save it as {wanted} in UTF-8", True))
+        return None
+    handle.seek(0)
     bad_lines: dict[int, str] = {}
     if _is_utf8(handle):
         # the common case: let the io module decode (in C) instead of decoding line by line

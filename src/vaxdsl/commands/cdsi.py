@@ -30,10 +30,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from ..cdsi import conformance
 from ..cdsi.to_fixtures import write_fixtures
 from ..cdsi.workbook import SHEET, read_workbook
+from ..errors import VaxError
 from ._common import load_checked
 
 NAME = "cdsi"
@@ -122,6 +124,9 @@ def run_import(args) -> int:
 def run_check(args) -> int:
     groups = conformance.parse_groups(args.groups)
     threshold = conformance.read_threshold(args.threshold) if args.threshold else None
+    if _is_workbook(args.ruleset) and not _is_workbook(args.workbook):
+        raise VaxError(f"{args.ruleset} is a workbook: the workbook comes first, "
+                       f"as in `vaxdsl cdsi check {args.ruleset} {args.workbook}`")
     loaded = load_checked(args.ruleset)
     workbook = read_workbook(args.workbook, args.sheet)
     report = conformance.run_check(loaded.ruleset, workbook, groups)
@@ -131,3 +136,7 @@ def run_check(args) -> int:
     else:
         print(conformance.render_text(report, shortfalls, notes))
     return 1 if shortfalls else 0
+
+
+def _is_workbook(argument: str) -> bool:
+    return Path(argument).suffix.lower() in (".xlsx", ".xlsm")
