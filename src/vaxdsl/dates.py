@@ -22,6 +22,26 @@ from datetime import date, timedelta
 from . import ast
 from .errors import VaxError
 
+# The dates vaxdsl works with: every living person's birth and any planning date fit, and a date plus
+# the longest duration a ruleset may write stays inside Python's calendar (years 1 to 9999).
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2999, 12, 31)
+LONGEST_YEARS = 150  # no age or interval in a school rule comes near it
+
+
+def outside_range(day: date) -> str | None:
+    """Why ``day`` is not a date vaxdsl works with, or None.
+
+    >>> outside_range(date(1899, 12, 31))
+    'is before 1900-01-01'
+    """
+    if day < EARLIEST:
+        return f"is before {EARLIEST}"
+    if day > LATEST:
+        return f"is after {LATEST}"
+    return None
+
+
 def months_and_days(duration) -> tuple[int, int]:
     """A duration as signed (months, days): years count 12 months, weeks 7 days."""
     if isinstance(duration, tuple):

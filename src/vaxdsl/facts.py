@@ -30,6 +30,7 @@ from pathlib import Path
 import attrs
 
 from . import ast
+from .dates import EARLIEST
 from .errors import VaxError
 from .filekinds import HEAD_BYTES, other_than_text
 from .records import Dose, Exemption, Student, resolve_product
@@ -559,11 +560,13 @@ class _DateCheck(dict):
             except ValueError:
                 result = f"'{text}' is not a real date"
             else:
-                result = ordinal if ordinal <= self.limit else f"{text} is in the future (after {self.today})"
+                result = (f"{text} is in the future (after {self.today})" if ordinal > self.limit else
+                          f"{text} is before {EARLIEST}" if ordinal < _EARLIEST_ORDINAL else ordinal)
         self[text] = result
         return result
 
 
+_EARLIEST_ORDINAL = EARLIEST.toordinal()
 _LARGEST_CVX = 2**31 - 1
 
 

@@ -44,6 +44,7 @@ from pathlib import Path
 import attrs
 
 from . import ast, records
+from .dates import outside_range
 from .errors import VaxError
 from .filekinds import HEAD_BYTES, other_than_text
 
@@ -509,14 +510,17 @@ class _Reader:
             return None
         if isinstance(value, datetime):
             raise _Problem(f"'{key}' must be a date without a time, e.g. {key} = 2024-09-03", line)
-        if isinstance(value, date):
-            return value
         if isinstance(value, str):
             try:
-                return date.fromisoformat(value.strip())
+                value = date.fromisoformat(value.strip())
             except ValueError:
                 raise _Problem(f"'{key}' = {value!r} is not a date (write YYYY-MM-DD)", self.find(span, key, value)) from None
-        raise _Problem(f"'{key}' must be a date (YYYY-MM-DD), not {type(value).__name__}", line)
+        if not isinstance(value, date):
+            raise _Problem(f"'{key}' must be a date (YYYY-MM-DD), not {type(value).__name__}", line)
+        problem = outside_range(value)
+        if problem is not None:
+            raise _Problem(f"'{key}' = {value} {problem}", line)
+        return value
 
     def when(self, item: dict, birth: date, span, what: str, line: int) -> tuple[date, str | None]:
         """``date = ...`` or ``age = "..."`` (relative to the birth date): exactly one of them."""

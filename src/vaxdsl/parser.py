@@ -22,6 +22,7 @@ from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast
+from .dates import LONGEST_YEARS
 from .errors import Diagnostic, VaxSyntaxError
 from .resources import grammar_path
 
@@ -225,6 +226,8 @@ def _doc_text(token: Token) -> str:
 
 
 _PLURAL_UNITS = {unit.rstrip("s"): unit for unit in ast.UNITS}
+_MONTHS_PER = {"years": 12, "months": 1}
+_DAYS_PER = {"weeks": 7, "days": 1}
 _QUANTITY_OPS = {"at_least": ">=", "at_most": "<=", "exactly": "=", "fewer_than": "<", "more_than": ">"}
 
 
@@ -652,4 +655,11 @@ class _ToAst(Transformer):
             unit = _PLURAL_UNITS.get(str(children[index + 1]), str(children[index + 1]))
             parts.append(ast.DurationPart(sign, int(token), unit))
             index += 2
+        # bounded so that any date vaxdsl accepts (dates.EARLIEST..LATEST) plus a duration stays in the calendar
+        months = sum(part.amount * _MONTHS_PER.get(part.unit, 0) for part in parts)
+        days = sum(part.amount * _DAYS_PER.get(part.unit, 0) for part in parts)
+        if months / (12 * LONGEST_YEARS) + days / (365.25 * LONGEST_YEARS) > 1:
+            raise _BadValue(Diagnostic(self.file, meta.line, meta.column, "error", "E101",
+                                       f"a duration longer than {LONGEST_YEARS} years: no age or interval is that long",
+                                       meta.end_column - meta.column if meta.line == meta.end_line else 1))
         return ast.Duration(tuple(parts), span=self._span(meta))

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import attrs
 
+from ..dates import outside_range
 from ..errors import VaxError
 from .mapping import STATUSES, canonical_status, fold, reason_id, status_valid
 
@@ -116,8 +117,16 @@ _EXCEL_EPOCH = date(1899, 12, 30)
 
 
 def parse_date(value) -> date:
-    """A cell as a date: an Excel date, ``YYYY-MM-DD`` (a time after it is ignored), ``MM/DD/YYYY``,
-    or an Excel day number."""
+    """A cell as a date (an Excel date, ``YYYY-MM-DD`` with any time after it ignored, ``MM/DD/YYYY``,
+    or an Excel day number) from 1900 to 2999."""
+    day = _cell_date(value)
+    problem = outside_range(day)
+    if problem is not None:
+        raise ValueError(f"{day} {problem}")
+    return day
+
+
+def _cell_date(value) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):

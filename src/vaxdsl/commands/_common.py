@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .. import engine
 from ..checker import check
+from ..dates import EARLIEST, LATEST, outside_range
 from ..errors import DiagnosticsError, VaxError
 from ..factdb import build_database
 from ..facts import read_fact_dir
@@ -21,9 +22,13 @@ from ..loader import Loaded, load
 def iso_date(text: str) -> date:
     """An argparse type: a YYYY-MM-DD date, or a usage error that says so."""
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from None
+    problem = outside_range(day)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{text} {problem}; dates run from {EARLIEST} to {LATEST}")
+    return day
 
 
 def add_fact_source(parser, required: bool = True):

@@ -20,27 +20,19 @@ example:
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import time
 from collections import Counter
-from datetime import date
 from pathlib import Path
 
 from ..factdb import build_database, read_students
 from ..facts import FactSet, read_fact_dir
 from ..loader import load
+from ._common import iso_date
 
 NAME = "load"
 HELP = "check fact files and load them into a fact database"
-
-
-def iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
 
 
 def configure(parser):

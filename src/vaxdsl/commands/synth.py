@@ -18,7 +18,7 @@ import time
 
 from ..errors import VaxError
 from ..synth import DEFAULT_AS_OF, synthesize
-from .load import iso_date
+from ._common import iso_date
 
 NAME = "synth"
 HELP = "write a synthetic population of students, doses and exemptions"
