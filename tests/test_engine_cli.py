@@ -61,7 +61,7 @@ def test_csv_to_a_file(capsys, db, tmp_path):
 def test_table_for_some_students(capsys, db):
     code, out, err = _run(capsys, "evaluate", "minnesota", "--db", str(db), "--as-of", AS_OF.isoformat(),
                           "--format", "table", "--student", "B", "--student", "C", "nobody")
-    assert code == 0
+    assert code == 1 and err == f"vaxdsl: no student 'nobody' in {db}\n"  # the others are still written
     lines = out.splitlines()
     assert lines[0].split() == ["student_id", "vaccine", "status", "rule", "valid_doses"]
     assert {line.split()[0] for line in lines[1:]} == {"B", "C"}
@@ -113,6 +113,12 @@ def test_errors_are_messages(capsys, tmp_path):
     bad.write_text("vaccine X { rule }")
     code, out, err = _run(capsys, "evaluate", str(bad), "--db", str(not_db), "--as-of", "2025-09-02")
     assert code == 1 and "bad.vax:1" in err
+
+
+def test_an_output_that_cannot_be_written_is_a_message(capsys, db, tmp_path):
+    code, out, err = _run(capsys, "evaluate", "minnesota", "--db", str(db), "--as-of", "2025-09-02",
+                          "--output", str(tmp_path))
+    assert code == 2 and err == f"vaxdsl: error: {tmp_path}: Is a directory\n"
 
 
 def test_dose_lines_are_what_json_dumps_gives():

@@ -3,7 +3,8 @@
 so adding a command touches no shared list.
 
 Users never see a traceback: errors they can cause are :class:`~vaxdsl.errors.VaxError` and print
-as messages; anything else is reported as an internal error (``VAXDSL_DEBUG=1`` shows the trace).
+as messages, as do files they name that cannot be read or written (an ``OSError``: a folder given as
+``--output``); anything else is reported as an internal error (``VAXDSL_DEBUG=1`` shows the trace).
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as error:  # a file the user named cannot be written or read: not a bug of ours
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"vaxdsl: error: {where}{error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
         if os.environ.get("VAXDSL_DEBUG"):
             traceback.print_exc()

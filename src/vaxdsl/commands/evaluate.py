@@ -11,8 +11,9 @@ rows are reported on stderr and skipped) or a fact database (--db, written by 'v
 first evaluation of a database adds an index to it (doses by student) when it lacks one.
 Progress goes to stderr, so stdout (or --output) stays machine-readable.
 
-Exit status: 0 when the records were written; 1 when the ruleset has errors or the facts cannot be
-read; 2 for a bad argument.
+Exit status: 0 when the records were written; 1 when the ruleset has errors, the facts cannot be
+read, or a --student is not in the facts (named on stderr; the others' records are written); 2 for a
+bad argument or a file that cannot be written.
 
 example:
   vaxdsl evaluate minnesota --db facts.db --as-of 2025-09-02 > status.jsonl
@@ -101,7 +102,20 @@ def run(args) -> int:
         writer.close()
         if big:
             progress(f"wrote {writer.count:,} records")
-    return 0
+        unknown = _unknown_students(conn, args.student or ())
+        for student_id in unknown:
+            print(f"vaxdsl: no student '{student_id}' in {args.facts or db_path}", file=sys.stderr)
+    return 1 if unknown else 0
+
+
+def _unknown_students(conn: sqlite3.Connection, student_ids) -> list[str]:
+    known = set()
+    wanted = list(dict.fromkeys(student_ids))
+    for start in range(0, len(wanted), 500):  # under SQLite's limit on bound parameters
+        chunk = wanted[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        known.update(row[0] for row in conn.execute(f"SELECT student_id FROM students WHERE student_id IN ({marks})", chunk))
+    return [student_id for student_id in wanted if student_id not in known]
 
 
 
