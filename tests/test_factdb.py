@@ -258,4 +258,4 @@ def test_load_user_errors_are_messages(tmp_path, ruleset_file, capsys):
     assert "no such folder" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["load", "--facts", ".", "--db", "x.db", "--today", "soon"])
-    assert "not a YYYY-MM-DD date" in capsys.readouterr().err
+    assert "argument --today: 'soon' is not a date (YYYY-MM-DD)" in capsys.readouterr().err

@@ -10,9 +10,10 @@ import pytest
 
 from vaxdsl import engine
 from vaxdsl.cli import main
+from vaxdsl.dosetable import DoseTable
 from vaxdsl.errors import VaxError
 from vaxdsl.factdb import build_database, read_student
-from vaxdsl.facts import DoseTable, read_fact_dir
+from vaxdsl.facts import read_fact_dir
 from vaxdsl.loader import load_text
 
 RULESET_TEXT = '''

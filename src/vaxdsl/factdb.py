@@ -2,7 +2,7 @@
 
 A fresh build goes to ``FILE.part`` with journaling and syncing off (nothing to protect until it
 is complete), inserts students and exemptions in big ``executemany`` batches and copies the doses
-from the reader's scratch file (:class:`vaxdsl.facts.DoseTable`) with one ``INSERT ... SELECT``,
+from the reader's scratch file (:class:`vaxdsl.dosetable.DoseTable`) with one ``INSERT ... SELECT``,
 creates the indexes after the rows are in (one sort instead of millions of index updates), among
 them the covering dose index the SQL engine reads (:data:`vaxdsl.engine.INDEX_NAME`, so the first
 evaluation need not add it), and only then replaces ``FILE``: a failed build leaves the old
@@ -22,9 +22,11 @@ from pathlib import Path
 import attrs
 import sqlite_utils
 
+from .dosetable import DoseTable
 from .engine import INDEX_COLUMNS, INDEX_NAME, covering
 from .errors import VaxError
-from .facts import DoseTable, FactSet, RowProblem
+from .factfiles import RowProblem
+from .facts import FactSet
 from .records import Dose, Exemption, Student
 
 TABLES = {
