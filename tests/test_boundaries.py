@@ -1,4 +1,4 @@
-"""`vaxdsl fixtures boundaries` (vaxdsl.qa.boundaries): students at every age and interval threshold."""
+"""`vaxdsl fixtures boundaries` (vaxdsl.qa.boundaries, with the thresholds of vaxdsl.qa.thresholds): students at every age and interval threshold."""
 
 import re
 from datetime import date
@@ -9,7 +9,7 @@ from vaxdsl.cli import main
 from vaxdsl.fixtures import read_fixture_text
 from vaxdsl.interpreter import evaluate_student
 from vaxdsl.loader import load, load_text
-from vaxdsl.qa import boundaries
+from vaxdsl.qa import boundaries, thresholds
 from vaxdsl.qa.runner import run_case
 
 AS_OF = date(2025, 9, 2)
@@ -77,7 +77,7 @@ def tiny_files(tiny):
 
 
 def test_every_threshold_is_found_with_its_offsets(tiny):
-    found = {(t.source, t.text): t.offsets for t in boundaries.thresholds(tiny)}
+    found = {(t.source, t.text): t.offsets for t in thresholds.thresholds(tiny)}
     assert found == EXPECTED
 
 
@@ -173,7 +173,7 @@ def test_generation_is_deterministic(tiny):
 
 def test_minnesota_thresholds_and_labels():
     ruleset = load("minnesota").ruleset
-    found = boundaries.thresholds(ruleset)
+    found = thresholds.thresholds(ruleset)
     texts = {(t.vaccine, t.source, t.text): t.offsets for t in found}
     assert texts[("MMR", "series 'Measles 2-dose series'", "dose 1 min age 12 months - 4 days")] == (-5, -4, 0)
     assert texts[("DTaP", "rule 'KG, 4 shots Compliant'", "dose 4 at age >= 4 years")] == (-5, -4, 0)
@@ -250,8 +250,8 @@ def test_a_bad_as_of_is_a_usage_error(tmp_path, capsys):
 
 
 def test_the_offsets_helper():
-    assert boundaries.offsets_for(">=", -4) == (-5, -4, 0)
-    assert boundaries.offsets_for("<", 4) == (0, 3, 4)
-    assert boundaries.offsets_for("<=", 4) == (0, 4, 5)
-    assert boundaries.offsets_for(">", -4) == (-4, -3, 0)
-    assert boundaries.offsets_for("=", 0) == (-1, 0, 1)
+    assert thresholds.offsets_for(">=", -4) == (-5, -4, 0)
+    assert thresholds.offsets_for("<", 4) == (0, 3, 4)
+    assert thresholds.offsets_for("<=", 4) == (0, 4, 5)
+    assert thresholds.offsets_for(">", -4) == (-4, -3, 0)
+    assert thresholds.offsets_for("=", 0) == (-1, 0, 1)
