@@ -1,4 +1,4 @@
-"""What a file that should be UTF-8 text is instead, told by its first bytes.
+"""Reading a file that should be UTF-8 text, and what it is instead, told by its first bytes.
 
 Someone who gives the workbook where the CSV export goes, or the fact database where the ruleset
 goes, should read what they gave, not a decoder's complaint about byte 15.
@@ -34,3 +34,24 @@ def other_than_text(head: bytes) -> str | None:
     if b"\x00" in head:
         return "a binary file"
     return None
+
+
+class NotText(Exception):
+    """A file that cannot be read as UTF-8 text; the message says why, in words."""
+
+
+def read_utf8(path, expected: str) -> str:
+    """The text of the file at ``path``, which should be ``expected`` ("a ruleset (rulesets are UTF-8
+    text)"); :class:`NotText` when it cannot be read, is some other kind of file, or is not UTF-8."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as error:
+        raise NotText(error.strerror or str(error)) from None
+    instead = other_than_text(raw[:HEAD_BYTES])
+    if instead is not None:
+        raise NotText(f"{instead}, not {expected}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise NotText(f"not UTF-8 text ({error.reason} at byte {error.start})") from None

@@ -46,7 +46,7 @@ import attrs
 from . import ast, records
 from .dates import outside_range
 from .errors import VaxError
-from .filekinds import HEAD_BYTES, other_than_text
+from .filekinds import NotText, read_utf8
 
 # ---- records -------------------------------------------------------------------------------------
 
@@ -289,16 +289,9 @@ def collect_fixture_files(paths) -> list[Path]:
 def read_fixture_file(path) -> FixtureFile:
     name = str(path)
     try:
-        raw = Path(path).read_bytes()
-    except OSError as error:
-        return FixtureFile(name, errors=(FixtureError(name, 0, error.strerror or str(error)),))
-    kind = other_than_text(raw[:HEAD_BYTES])
-    if kind is not None:
-        return FixtureFile(name, errors=(FixtureError(name, 0, f"{kind}, not a fixture file (fixture files are TOML text)"),))
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return FixtureFile(name, errors=(FixtureError(name, 0, f"not UTF-8 text ({error.reason} at byte {error.start})"),))
+        text = read_utf8(path, "a fixture file (fixture files are TOML text)")
+    except NotText as error:
+        return FixtureFile(name, errors=(FixtureError(name, 0, str(error)),))
     return read_fixture_text(text, name)
 
 

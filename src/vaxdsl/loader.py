@@ -14,7 +14,7 @@ import attrs
 
 from . import ast
 from .errors import Diagnostic, DiagnosticsError, RulesetNotFound
-from .filekinds import HEAD_BYTES, other_than_text
+from .filekinds import NotText, read_utf8
 from .parser import parse
 from .resources import bundled_rulesets
 
@@ -44,16 +44,9 @@ def resolve(reference: str, relative_to: Path | None = None) -> Path:
 
 def read_source(path: Path) -> str:
     try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise RulesetNotFound(f"{path}: {error.strerror}") from None
-    kind = other_than_text(raw[:HEAD_BYTES])
-    if kind is not None:
-        raise RulesetNotFound(f"{path}: {kind}, not a ruleset (rulesets are UTF-8 text)")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise RulesetNotFound(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+        return read_utf8(path, "a ruleset (rulesets are UTF-8 text)")
+    except NotText as error:
+        raise RulesetNotFound(f"{path}: {error}") from None
 
 
 def load(reference: str | Path) -> Loaded:
