@@ -163,8 +163,8 @@ def calls(vocab: Vocabulary = DEFAULT, in_series: bool = False) -> st.SearchStra
     return st.builds(ast.Call, vocab.predicates, st.lists(arg, max_size=3).map(tuple))
 
 
-def atoms(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy:
-    """Every kind of simple condition."""
+def atoms(vocab: Vocabulary = DEFAULT, with_calls: bool = True) -> st.SearchStrategy:
+    """Every kind of simple condition (predicate calls only ``with_calls``)."""
     products = st.lists(vocab.products, min_size=1, max_size=3).map(tuple)
     return st.one_of(
         st.just(ast.Always()),
@@ -180,30 +180,30 @@ def atoms(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy:
         st.builds(ast.SinceDose, dose_refs(), st.sampled_from(COMPARISONS), durations()),
         st.builds(ast.Exempt, st.lists(vocab.kinds, max_size=3).map(tuple)),
         st.builds(ast.EffectiveDate, st.sampled_from(COMPARISONS), dates()),
-        calls(vocab),
+        *([calls(vocab)] if with_calls else []),
     )
 
 
-def conditions(vocab: Vocabulary = DEFAULT, max_leaves: int = 10) -> st.SearchStrategy:
+def conditions(vocab: Vocabulary = DEFAULT, max_leaves: int = 10, with_calls: bool = True) -> st.SearchStrategy:
     """Conditions with ``and``/``or``/``not`` nested in every way (including ``(a and b) and c``)."""
 
     def extend(children):
         several = st.lists(children, min_size=2, max_size=4).map(tuple)
         return st.one_of(st.builds(ast.And, several), st.builds(ast.Or, several), st.builds(ast.Not, children))
 
-    return st.recursive(atoms(vocab), extend, max_leaves=max_leaves)
+    return st.recursive(atoms(vocab, with_calls), extend, max_leaves=max_leaves)
 
 
 # ---- declarations ------------------------------------------------------------------------------------------
 
 
-def rules(vocab: Vocabulary = DEFAULT, placements: bool = False) -> st.SearchStrategy[ast.Rule]:
+def rules(vocab: Vocabulary = DEFAULT, placements: bool = False, with_calls: bool = True) -> st.SearchStrategy[ast.Rule]:
     placement = st.builds(ast.Placement, st.sampled_from(["before", "after"]), texts())
     return st.builds(
         ast.Rule,
         name=texts(),
         outcome=vocab.outcomes,
-        condition=st.one_of(st.just(ast.Always()), conditions(vocab)),
+        condition=st.one_of(st.just(ast.Always()), conditions(vocab, with_calls=with_calls)),
         tolerance_days=st.none() | st.integers(0, 30),
         active_start=st.none() | dates(),
         active_end=st.none() | dates(),

@@ -95,7 +95,9 @@ def _forms(u: date, a: date):
         day = f"julianday(:{name})"
         return DateExpr(jd=day, keyer=lambda shift: key_of_number(f"CAST(strftime('%Y%m%d', {day}{-shift:+d}) AS INTEGER)"))
 
+    key_only_a = DateExpr(key=sql_key_of_text(":a"))  # as rules have the birth date: E against its month key
     return [(text_u, text_a), (jd_u, jd_a), (keyed("u"), keyed("a")), (DateExpr.constant(u), key_a),
+            (DateExpr.constant(u), key_only_a),
             (DateExpr.constant(u), text_a), (text_u, DateExpr.constant(a)), (DateExpr.constant(u), DateExpr.constant(a))]
 
 

@@ -103,6 +103,11 @@ class DateExpr:
     def constant(cls, day: date) -> "DateExpr":
         return cls(const=day)
 
+    @property
+    def has_jd(self) -> bool:
+        """Whether the julian day is at hand (a key alone, such as the birth date's ``bk``, is not)."""
+        return self.const is not None or self.jd is not None or self.text is not None
+
     def jd_sql(self) -> str:
         if self.const is not None:
             return jd_literal(self.const)
@@ -175,7 +180,7 @@ def _compare_shift(u: DateExpr, op: str, a: DateExpr, months: int, days: int) ->
     if a.const is not None:
         threshold = cdsi.add(a.const, (months, days))
         return f"({u.jd_sql()} {_sql_op(op)} {jd_literal(threshold)})"
-    if months == 0:
+    if months == 0 and u.has_jd and a.has_jd:
         right = a.jd_sql() if days == 0 else f"{a.jd_sql()}{days:+d}"
         return f"({u.jd_sql()} {_sql_op(op)} {right})"
     if u.const is not None and a.key is None:
