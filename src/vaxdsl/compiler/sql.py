@@ -54,7 +54,7 @@ def any_of(items: list[str]) -> str:
         return "0"
     if "1" in items:
         return "1"
-    return items[0] if len(items) == 1 else "(" + " OR ".join(items) + ")"
+    return items[0] if len(items) == 1 else _chain(items, "OR")
 
 
 def all_of(items: list[str]) -> str:
@@ -63,7 +63,25 @@ def all_of(items: list[str]) -> str:
         return "1"
     if "0" in items:
         return "0"
-    return items[0] if len(items) == 1 else "(" + " AND ".join(items) + ")"
+    return items[0] if len(items) == 1 else _chain(items, "AND")
+
+
+# SQLite parses a chain of n ANDs (or ORs) as a tree n deep and refuses one deeper than 1000
+# (SQLITE_MAX_EXPR_DEPTH); a longer chain is nested in halves, the order of its items kept.
+_FLAT_CHAIN = 64
+
+
+def _chain(items: list[str], word: str) -> str:
+    """
+    >>> _chain(["a", "b"], "AND")
+    '(a AND b)'
+    >>> _chain([f"c{i}" for i in range(65)], "OR").count("(")
+    3
+    """
+    if len(items) <= _FLAT_CHAIN:
+        return "(" + f" {word} ".join(items) + ")"
+    half = len(items) // 2
+    return f"({_chain(items[:half], word)} {word} {_chain(items[half:], word)})"
 
 
 def not_(item: str) -> str:
