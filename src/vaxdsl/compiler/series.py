@@ -324,7 +324,10 @@ def prefix_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged], 
                 arms.append(f"WHEN {all_of([f'{c} >= {i}', other])} THEN -1")
     if arms and arms[0] == f"WHEN {c} >= 1 THEN 0":
         return "0"
-    return f"(CASE {' '.join(arms)} ELSE (CASE WHEN {c} <= {last} THEN {c} ELSE -1 END) END)"
+    all_fail = f"(CASE WHEN {c} <= {last} THEN {c} ELSE -1 END)"
+    if not arms:  # no dose can ever be valid as dose 1 (say, no product of the group is allowed)
+        return all_fail
+    return f"(CASE {' '.join(arms)} ELSE {all_fail} END)"
 
 
 def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged], c: str, R: int, opened: int,
