@@ -2,7 +2,8 @@
 from strategies.py, nested with and/or/not, random durations, tolerances and active windows) over
 fixed products, series and grades; then random series as well (ages, intervals from any dose, given
 windows, allowed products with age windows, skips, recurring last doses, start windows, ``only with``,
-one to three series a group). Each is evaluated on a random population (test_engines_agree).
+one to three series a group); then a group of random antigens with a random ``applies``. Each is
+evaluated on a random population (test_engines_agree).
 
 The hand-written rulesets of test_engines_agree exercise the conditions their authors thought of;
 this one found that an age in days or weeks alone (``age >= 6 weeks``) did not compile.
@@ -23,6 +24,7 @@ import strategies
 from vaxdsl import ast
 from vaxdsl.checker import check
 from vaxdsl.formatter import format_ruleset
+from vaxdsl.interpreter import evaluate_student
 from vaxdsl.loader import load_text
 from vaxdsl.records import Dose, Student
 
@@ -125,6 +127,21 @@ def rulesets_with_random_series(draw):
     return _with(load_text(BASE).ruleset, "Alpha", series=series, rules=_random_rules(draw))
 
 
+@st.composite
+def rulesets_with_random_antigens(draw):
+    """Alpha as two or three antigens, each over some of its products with one or two random series,
+    and a random ``applies`` condition."""
+    antigens = []
+    for number in range(1, draw(st.integers(2, 3)) + 1):
+        products = tuple(draw(st.lists(st.sampled_from(["A1", "A2", "Combo"]), min_size=1, max_size=3, unique=True)))
+        count = draw(st.integers(1, 2))
+        series = tuple(draw(random_series(f"series {k}" if count > 1 else "", k == 1)) for k in range(1, count + 1))
+        antigens.append(ast.Antigen(f"Antigen{number}", products, series))
+    applies = draw(st.none() | strategies.conditions(VOCABULARY, max_leaves=3, with_calls=False))
+    return _with(load_text(BASE).ruleset, "Alpha", series=(), antigens=tuple(antigens), applies=applies,
+                 rules=_random_rules(draw))
+
+
 @settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 @given(st.data())
@@ -138,6 +155,14 @@ def test_random_rules_agree(data):
 @given(st.data())
 def test_random_series_agree(data):
     ruleset = data.draw(rulesets_with_random_series())
+    assert_agree(ruleset, *data.draw(populations(ruleset)))
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+@given(st.data())
+def test_random_antigens_agree(data):
+    ruleset = data.draw(rulesets_with_random_antigens())
     assert_agree(ruleset, *data.draw(populations(ruleset)))
 
 
@@ -204,3 +229,29 @@ def test_a_dose_listing_too_deep_for_sqlite_takes_the_exact_walk(monkeypatch):
     for as_of in (date(2002, 1, 2), date(2030, 1, 1)):
         assert_agree(load_text(DEEP).ruleset, students, doses, [], as_of)
     assert False in compiles or sqlite3.sqlite_version_info >= (3, 46)  # newer SQLite grows its parser stack
+
+
+ONLY_WITH_IN_ANTIGEN = '''
+product A1 cvx 10 "Alpha" counts Alpha
+product Combo cvx 12 "Combo" counts Alpha
+vaccine Alpha {
+  antigen First of A1 {
+    series "late" { dose 1 { min age 10 years } }
+    series "with combo" { only with Combo  dose 1 { } }
+  }
+  antigen Second of A1, Combo { series { dose 1 { } } }
+  rule "done" => compliant when series complete
+  otherwise non_compliant
+}
+'''
+
+
+def test_only_with_counts_the_groups_doses_in_an_antigen_that_does_not_walk_them():
+    """Found by the antigen property: the interpreter looked for the Combo dose among the antigen's own
+    doses (never, as First does not walk Combo), the SQL engine among the group's."""
+    ruleset = load_text(ONLY_WITH_IN_ANTIGEN).ruleset
+    student = Student("S", date(2020, 1, 1))
+    doses = [Dose(1, "S", date(2021, 1, 1), 10), Dose(2, "S", date(2021, 6, 1), 12)]
+    assert_agree(ruleset, [student], doses, [], date(2022, 1, 1))
+    group = next(g for g in evaluate_student(ruleset, student, doses, [], date(2022, 1, 1)).groups)
+    assert group.status == "compliant"  # First takes "with combo", where the A1 dose is dose 1

@@ -238,7 +238,8 @@ def walk(vaccine: ast.Vaccine, doses: list[KnownDose], birth: date, as_of: date,
 def walk_antigen(antigen: ast.Antigen, doses: list[KnownDose], birth: date, as_of: date,
                  rejected: Rejected, skip_holds: SkipHolds) -> AntigenWalk:
     own = [known for known in doses if antigen.walks(known.product.id)]
-    walks = tuple(left_out(series, own) or walk_series(series, own, birth, as_of, rejected, skip_holds)
+    # ``only with`` asks for a dose of the group, walked by this antigen or not (docs/semantics.md)
+    walks = tuple(left_out(series, doses) or walk_series(series, own, birth, as_of, rejected, skip_holds)
                   for series in antigen.series)
     return AntigenWalk(antigen, walks, choose(walks))
 
