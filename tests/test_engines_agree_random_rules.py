@@ -17,18 +17,30 @@ from datetime import date
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, given, reject, settings
 from hypothesis import strategies as st
 
 import strategies
-from vaxdsl import ast
+from vaxdsl import ast, engine
 from vaxdsl.checker import check
+from vaxdsl.errors import VaxError
 from vaxdsl.formatter import format_ruleset
 from vaxdsl.interpreter import evaluate_student
 from vaxdsl.loader import load_text
 from vaxdsl.records import Dose, Student
 
 from test_engines_agree import EXAMPLES, assert_agree, populations
+
+
+def agree_within_sqlite_limits(ruleset, population):
+    """assert_agree, except for the documented limit of SQLite's parser (engine.TOO_DEEP), which a random
+    series rarely reaches in the group evaluation (one in 2,000 examples)."""
+    try:
+        assert_agree(ruleset, *population)
+    except VaxError as error:
+        if not str(error).startswith(engine.TOO_DEEP):
+            raise
+        reject()
 
 BASE = '''
 settings { tolerance 2 days  exemption lab_immunity => compliant }
@@ -147,7 +159,7 @@ def rulesets_with_random_antigens(draw):
 @given(st.data())
 def test_random_rules_agree(data):
     ruleset = data.draw(rulesets_with_random_rules())
-    assert_agree(ruleset, *data.draw(populations(ruleset)))
+    agree_within_sqlite_limits(ruleset, data.draw(populations(ruleset)))
 
 
 @settings(max_examples=EXAMPLES, deadline=None,
@@ -155,7 +167,7 @@ def test_random_rules_agree(data):
 @given(st.data())
 def test_random_series_agree(data):
     ruleset = data.draw(rulesets_with_random_series())
-    assert_agree(ruleset, *data.draw(populations(ruleset)))
+    agree_within_sqlite_limits(ruleset, data.draw(populations(ruleset)))
 
 
 @settings(max_examples=EXAMPLES, deadline=None,
@@ -163,7 +175,7 @@ def test_random_series_agree(data):
 @given(st.data())
 def test_random_antigens_agree(data):
     ruleset = data.draw(rulesets_with_random_antigens())
-    assert_agree(ruleset, *data.draw(populations(ruleset)))
+    agree_within_sqlite_limits(ruleset, data.draw(populations(ruleset)))
 
 
 # ---- what the properties found, kept as examples --------------------------------------------------------------

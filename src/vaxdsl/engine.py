@@ -120,6 +120,15 @@ def _quote(name: str) -> str:
 # ---- one prepared connection -------------------------------------------------------------------
 
 
+# A known limit (docs/performance.md): SQLite 3.40 parses at most 100 nested grammar states. Only
+# series far more intricate than any school rule reach it; the dose listing then takes the exact walk.
+TOO_DEEP = "the ruleset's series are too intricate for SQLite's parser; the reference interpreter (vaxdsl explain, vaxdsl test) still evaluates them"
+
+
+def _too_deep(error: sqlite3.Error) -> bool:
+    return "parser stack overflow" in str(error) or "Expression tree is too large" in str(error)
+
+
 class Prepared:
     """A connection with a compiled ruleset's temporary tables set up."""
 
@@ -169,7 +178,7 @@ class Prepared:
         try:
             self.conn.execute("EXPLAIN " + sql, {"lo": "", "hi": ""}).fetchone()  # compiled, not run
         except sqlite3.OperationalError as error:
-            if "parser stack overflow" in str(error) or "too large" in str(error):
+            if _too_deep(error):
                 return False
             raise VaxError(f"the compiled SQL failed: {error}") from None
         return True
@@ -178,6 +187,8 @@ class Prepared:
         try:
             return self.conn.execute(sql, params or {})
         except sqlite3.Error as error:
+            if _too_deep(error):
+                raise VaxError(f"{TOO_DEEP}: {error}") from None
             raise VaxError(f"the compiled SQL failed: {error}") from None
 
     def run(self, mode: str, params=None, progress: Progress | None = None) -> None:
