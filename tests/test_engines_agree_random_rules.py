@@ -32,6 +32,10 @@ from vaxdsl.records import Dose, Student
 from test_engines_agree import EXAMPLES, assert_agree, populations
 
 
+PROPERTY = settings(max_examples=EXAMPLES, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+
+
 def agree_within_sqlite_limits(ruleset, population):
     """assert_agree, except for the documented limit of SQLite's parser (engine.TOO_DEEP), which a random
     series rarely reaches in the group evaluation (one in 2,000 examples)."""
@@ -154,24 +158,21 @@ def rulesets_with_random_antigens(draw):
                  rules=_random_rules(draw))
 
 
-@settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+@PROPERTY
 @given(st.data())
 def test_random_rules_agree(data):
     ruleset = data.draw(rulesets_with_random_rules())
     agree_within_sqlite_limits(ruleset, data.draw(populations(ruleset)))
 
 
-@settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+@PROPERTY
 @given(st.data())
 def test_random_series_agree(data):
     ruleset = data.draw(rulesets_with_random_series())
     agree_within_sqlite_limits(ruleset, data.draw(populations(ruleset)))
 
 
-@settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+@PROPERTY
 @given(st.data())
 def test_random_antigens_agree(data):
     ruleset = data.draw(rulesets_with_random_antigens())

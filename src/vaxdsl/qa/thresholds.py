@@ -18,14 +18,15 @@ without grace or tolerance (``age < 3 months``, ``max age 5 years``) gives -1, 0
 
 >>> from vaxdsl.loader import load_text
 >>> ruleset = load_text('''
-... product MMR cvx 3 "MMR" counts MMR
-... vaccine MMR "MMR" {
-...   series { dose 1 { min age 12 months - 4 days } }
-...   rule "1 dose Compliant" => compliant when at least 1 valid dose
+... product DTaP cvx 20 "DTaP" counts DTaP
+... vaccine DTaP {
+...   rule "booster at 4" => compliant
+...     tolerance 4 days
+...     when dose 2 at age >= 4 years
 ...   otherwise non_compliant
 ... }''').ruleset
 >>> [(t.source, t.text, t.offsets) for t in thresholds(ruleset)]
-[('series', 'dose 1 min age 12 months - 4 days', (-5, -4, 0))]
+[("rule 'booster at 4'", 'dose 2 at age >= 4 years', (-5, -4, 0))]
 """
 
 from __future__ import annotations
