@@ -122,7 +122,8 @@ def _quote(name: str) -> str:
 
 # A known limit (docs/performance.md): SQLite 3.40 parses at most 100 nested grammar states. Only
 # series far more intricate than any school rule reach it; the dose listing then takes the exact walk.
-TOO_DEEP = "the ruleset's series are too intricate for SQLite's parser; the reference interpreter (vaxdsl explain, vaxdsl test) still evaluates them"
+TOO_DEEP = ("the ruleset's series are too intricate for SQLite's parser; "
+            "the reference interpreter (vaxdsl explain, vaxdsl test) still evaluates them")
 
 
 def _too_deep(error: sqlite3.Error) -> bool:
