@@ -126,6 +126,10 @@ TOO_DEEP = ("the ruleset's series are too intricate for SQLite's parser; "
             "the reference interpreter (vaxdsl explain, vaxdsl test) still evaluates them")
 
 
+class SqlTooDeep(VaxError):
+    """A statement beyond SQLite's parser limits (TOO_DEEP)."""
+
+
 def _too_deep(error: sqlite3.Error) -> bool:
     return "parser stack overflow" in str(error) or "Expression tree is too large" in str(error)
 
@@ -174,22 +178,23 @@ class Prepared:
             self._execute(step.sql, params)
             index += 1
 
-    def _compiles(self, sql: str) -> bool:
-        """Whether SQLite can prepare ``sql``; False only for its limits on a statement's depth."""
-        try:
-            self.conn.execute("EXPLAIN " + sql, {"lo": "", "hi": ""}).fetchone()  # compiled, not run
-        except sqlite3.OperationalError as error:
-            if _too_deep(error):
-                return False
-            raise VaxError(f"the compiled SQL failed: {error}") from None
-        return True
+    def _listed(self, students: list[str], walk: list[str], listing: str, params) -> list[tuple]:
+        for sql in students:
+            self._execute(sql, params)
+        if self.conn.execute("SELECT 1 FROM vx_slow LIMIT 1").fetchone():
+            for sql in walk:
+                self._execute(sql, params)
+        else:
+            self._execute("DELETE FROM vx_walk", None)
+            self._execute("DELETE FROM vx_comb", None)
+        return self._execute(listing, params).fetchall()
 
     def _execute(self, sql: str, params):
         try:
             return self.conn.execute(sql, params or {})
         except sqlite3.Error as error:
             if _too_deep(error):
-                raise VaxError(f"{TOO_DEEP}: {error}") from None
+                raise SqlTooDeep(f"{TOO_DEEP}: {error}") from None
             raise VaxError(f"the compiled SQL failed: {error}") from None
 
     def run(self, mode: str, params=None, progress: Progress | None = None) -> None:
@@ -226,27 +231,20 @@ class Prepared:
             fast = compiled.fast_doses
             for sql in fast.setup_statements():
                 self._execute(sql, None)
-            walk = compiled.walk_statements("slow", list(range(1, len(groups) + 1)))
-            students = ["DELETE FROM vx_fd", fast.student_sql(mode), "DELETE FROM vx_slow",
-                        "INSERT INTO vx_slow SELECT sid FROM vx_fd WHERE slow"]
-            listing = compiled.doses_sql(mode, fast.rows_sql())
-            if not self._compiles(students[1]) or not self._compiles(listing):
-                # a series so intricate that SQLite cannot parse its fast form: every student takes the
-                # exact walk, which gives the same verdicts (docs/performance.md)
-                students = ["DELETE FROM vx_slow",
-                            f"INSERT INTO vx_slow SELECT student_id FROM students WHERE {student_filter(mode)('student_id')}"]
-                listing = compiled.doses_sql(mode)
-            self.main[key] = (students, walk, listing)
-        students, walk, listing = self.main[key]
-        for sql in students:
-            self._execute(sql, params)
-        if self.conn.execute("SELECT 1 FROM vx_slow LIMIT 1").fetchone():
-            for sql in walk:
-                self._execute(sql, params)
-        else:
-            self._execute("DELETE FROM vx_walk", None)
-            self._execute("DELETE FROM vx_comb", None)
-        for sid, g, dose_id, day, cvx, pid, reason, number in self._execute(listing, params).fetchall():
+            self.main[key] = (["DELETE FROM vx_fd", fast.student_sql(mode), "DELETE FROM vx_slow",
+                               "INSERT INTO vx_slow SELECT sid FROM vx_fd WHERE slow"],
+                              compiled.walk_statements("slow", list(range(1, len(groups) + 1))),
+                              compiled.doses_sql(mode, fast.rows_sql()))
+        try:
+            listed = self._listed(*self.main[key], params)
+        except SqlTooDeep:
+            # a series so intricate that SQLite cannot parse its fast listing: every student takes the
+            # exact walk, which gives the same verdicts (docs/performance.md)
+            _, walk, _ = self.main[key]
+            everyone = f"INSERT INTO vx_slow SELECT student_id FROM students WHERE {student_filter(mode)('student_id')}"
+            self.main[key] = (["DELETE FROM vx_slow", everyone], walk, compiled.doses_sql(mode))
+            listed = self._listed(*self.main[key], params)
+        for sid, g, dose_id, day, cvx, pid, reason, number in listed:
             if g is None:
                 yield DoseEvaluation(sid, dose_id, date.fromisoformat(day), cvx, "", None, False, None, None)
             else:
