@@ -29,7 +29,7 @@ from vaxdsl.checker import check
 from vaxdsl.formatter import format_ruleset
 from vaxdsl.interpreter import evaluate_student
 from vaxdsl.loader import load_text
-from vaxdsl.records import Dose, Student
+from vaxdsl.records import Dose, Exemption, Student
 
 from test_engines_agree import EXAMPLES, assert_agree, populations
 
@@ -203,6 +203,31 @@ def test_found_examples_agree(series):
     doses = [Dose(1, "S", date(2016, 3, 6), 10), Dose(2, "S", date(2018, 2, 4), 10), Dose(3, "T", date(2023, 11, 1), 10)]
     for as_of in (date(2023, 10, 12), date(2023, 10, 13), date(2024, 3, 13)):
         assert_agree(ruleset, students, doses, [], as_of)
+
+
+def test_an_exemption_kind_listed_twice_agrees():
+    """``exempt (lab_immunity, medical, lab_immunity)`` summed the kinds' bits, so the SQL engine tested
+    another kind (found by the antigens property, in an ``applies``)."""
+    ruleset = load_text('''
+product A1 cvx 10 "Alpha" counts Alpha
+vaccine Alpha {
+  applies when exempt (lab_immunity, medical, lab_immunity)
+  rule "listed twice" => in_process when exempt (conscientious, conscientious)
+  otherwise non_compliant
+}
+''').ruleset
+    students = [Student(sid, date(2016, 1, 2)) for sid in "LMCN"]
+    kinds = {"L": "lab_immunity", "M": "medical", "C": "conscientious", "N": "disease_history"}
+    exemptions = [Exemption(sid, "Alpha", kind) for sid, kind in kinds.items()]
+    assert_agree(ruleset, students, [], exemptions, date(2023, 10, 12))
+    statuses = {g.student_id: g.status for g in evaluate_student_groups(ruleset, students, exemptions)}
+    assert statuses == {"L": "exempt", "M": "exempt", "C": "no_requirement", "N": "no_requirement"}
+
+
+def evaluate_student_groups(ruleset, students, exemptions):
+    for student in students:
+        mine = [e for e in exemptions if e.student_id == student.id]
+        yield from evaluate_student(ruleset, student, [], mine, date(2023, 10, 12)).groups
 
 
 DEEP = '''

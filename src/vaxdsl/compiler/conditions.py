@@ -171,7 +171,7 @@ class GroupConditions:
         column = f"coalesce(x_{self.g}, 0)"
         if not kinds:
             return f"({column} <> 0)"
-        known = sum(KIND_BITS[k] for k in kinds if k in KIND_BITS)
+        known = sum(KIND_BITS[k] for k in set(kinds) if k in KIND_BITS)  # a kind listed twice is one bit
         tests = [f"({column} & {known} <> 0)"] if known else []
         unknown = [k for k in kinds if k not in KIND_BITS]
         if unknown:
