@@ -49,6 +49,20 @@ def test_variable_bound_inside_count_is_local_to_it():
     assert codes("predicate p(S) :- student(S), count { D : dose(S, D, T, _), T > 2020-01-01 } >= 1.\n") == []
 
 
+def test_counted_variable_used_outside_the_count():
+    """Found by the random predicates property: the count would be of a value bound outside it (0 or 1),
+    and the SQL engine could not compile it."""
+    [(code, line, column, message)] = found(
+        "predicate p(S) :- student(S), count { D : dose(S, D, _, _) } < 2, dose(S, D, _, _).\n")
+    assert (code, line, column) == ("E234", 5, 31)
+    assert "'D' also occurs outside the count" in message
+    in_the_head = "predicate p(S) :- q(S, _).\npredicate q(S, D) :- dose(S, D, _, _), count { D : valid(S, HepB, D, _) } >= 1.\n"
+    assert codes(in_the_head) == [("E234", 6, 40)]
+    nested = "predicate p(S) :- student(S), count { D : dose(S, D, _, _), count { D : valid(S, HepB, D, _) } >= 1 } >= 1.\n"
+    assert codes(nested) == [("E234", 5, 61)]
+    assert codes("predicate p(S) :- student(S), count { D : dose(S, D, _, _) } < 2.\n") == []
+
+
 def test_singleton_catches_a_misspelt_constant():
     [(code, line, column, message)] = found("predicate p(S) :- dose(S, _, _, P), counts(P, Hepb).\n")
     assert (code, line, column) == ("W302", 5, 47)

@@ -29,6 +29,7 @@ def check_clauses(ctx: Context, sigs: Signatures) -> None:
     for clause in ctx.ruleset.predicates:
         unsafe = _check_safety(ctx, sigs, clause)
         _check_singletons(ctx, sigs, clause, unsafe)
+        _check_counted_variables(ctx, clause)
         _check_one_student(ctx, sigs, clause)
         _check_constants(ctx, sigs, clause)
         _check_value_types(ctx, sigs, clause)
@@ -103,6 +104,23 @@ def _count_variables(body):
         if isinstance(literal, ast.CountAggregate):
             yield literal.variable
             yield from _count_variables(literal.body)
+
+
+def _check_counted_variables(ctx: Context, clause: ast.PredicateClause) -> None:
+    """A count's variable is its own: also used outside the count, it would be both counted and bound."""
+    def visit(body, outside: set[str]) -> None:
+        for index, literal in enumerate(body):
+            if not isinstance(literal, ast.CountAggregate):
+                continue
+            others = outside | {name.name for other in body[:index] + body[index + 1:]
+                                for name in literal_names(other)}
+            others |= {name.name for name in term_names(literal.bound)}
+            if literal.variable in others:
+                ctx.error(literal.span, "E234", f"the counted variable '{literal.variable}' also occurs outside "
+                                                f"the count: count a variable of its own")
+            visit(literal.body, others)
+
+    visit(clause.body, set(clause.params))
 
 
 # ---- one student per clause --------------------------------------------------------------------------------
