@@ -35,7 +35,6 @@ from pathlib import Path
 
 from . import ast
 from .compiler import CompiledQuery, Step, compile_ruleset
-from .compiler.sql import student_filter
 from .errors import VaxError
 from .results import DoseEvaluation, GroupEvaluation, StudentEvaluation
 
@@ -120,8 +119,9 @@ def _quote(name: str) -> str:
 # ---- one prepared connection -------------------------------------------------------------------
 
 
-# A known limit (docs/performance.md): SQLite 3.40 parses at most 100 nested grammar states. Only
-# series far more intricate than any school rule reach it; the dose listing then takes the exact walk.
+# A known limit (docs/performance.md, "SQLite's parser limit"): SQLite 3.40 parses at most 100 nested
+# grammar states. A few skips in a series can reach it: the walks are then fitted to the parser, and as
+# a last resort every student takes the exact walk. Only an exact walk beyond it ends in TOO_DEEP.
 TOO_DEEP = ("the ruleset's series are too intricate for SQLite's parser; "
             "the reference interpreter (vaxdsl explain, vaxdsl test) still evaluates them")
 
@@ -175,7 +175,13 @@ class Prepared:
             if progress and step.label and step.label != getattr(self, "_last_label", None):
                 self._last_label = step.label
                 progress(step.label)
-            self._execute(step.sql, params)
+            try:
+                self._execute(step.sql, params)
+            except SqlTooDeep:
+                if not (step.instead and self.compiled.fitted):
+                    raise
+                for sql in step.instead:
+                    self._execute(sql, params)
             index += 1
 
     def _listed(self, students: list[str], walk: list[str], listing: str, params) -> list[tuple]:
@@ -199,6 +205,18 @@ class Prepared:
 
     def run(self, mode: str, params=None, progress: Progress | None = None) -> None:
         """Fill ``vx_result`` for the students of ``mode``."""
+        try:
+            self._run(mode, params, progress)
+        except SqlTooDeep:
+            if self.compiled.fitted:
+                raise
+            # a walk so intricate that SQLite cannot parse it (docs/performance.md): fit the walks to the
+            # parser and run again, with the exact walk as the last resort (_run, Step.instead)
+            self.compiled.fit_parser()
+            self.main.clear()  # rendered with the walks before
+            self._run(mode, params, progress)
+
+    def _run(self, mode: str, params, progress: Progress | None) -> None:
         compiled = self.compiled
         if mode not in self.main:  # rendered once: the SQL text is also sqlite3's statement cache key
             self.main[mode] = (compiled.steps(mode, static=False), "INSERT INTO vx_result " + compiled.main_sql(mode),
@@ -207,8 +225,16 @@ class Prepared:
         self.run_steps(steps, params, progress)
         if progress:
             progress("rules")
-        self._execute(main, params)
-        if self.conn.execute("SELECT 1 FROM vx_result WHERE slow LIMIT 1").fetchone():
+        if main is not None:
+            try:
+                self._execute(main, params)
+            except SqlTooDeep:
+                if not compiled.fitted:
+                    raise
+                # still too deep: every student takes the exact walk, which gives the same outcomes
+                main, slow = None, compiled.slow_steps(everyone=mode)
+                self.main[mode] = (steps, main, slow)
+        if main is None or self.conn.execute("SELECT 1 FROM vx_result WHERE slow LIMIT 1").fetchone():
             self.run_steps(slow, params, progress)
 
     def select(self, students: Iterable[str]) -> None:
@@ -241,7 +267,7 @@ class Prepared:
             # a series so intricate that SQLite cannot parse its fast listing: every student takes the
             # exact walk, which gives the same verdicts (docs/performance.md)
             _, walk, _ = self.main[key]
-            everyone = f"INSERT INTO vx_slow SELECT student_id FROM students WHERE {student_filter(mode)('student_id')}"
+            everyone = f"INSERT INTO vx_slow {compiled.students_sql(mode)}"
             self.main[key] = (["DELETE FROM vx_slow", everyone], walk, compiled.doses_sql(mode))
             listed = self._listed(*self.main[key], params)
         for sid, g, dose_id, day, cvx, pid, reason, number in listed:

@@ -75,6 +75,7 @@ class Step:
     kind: str  # "sql": run once; "fixpoint": run the stratum's statements until none adds a row
     sql: str
     label: str = ""
+    instead: tuple[str, ...] = ()  # run in its place when SQLite cannot parse it even with fitted walks
 
 
 def compile_ruleset(ruleset: ast.Ruleset, as_of: date) -> "CompiledQuery":
@@ -139,6 +140,7 @@ class CompiledQuery(FastPath, ExactWalk):
         self.R = radix(max(self._limit.values(), default=0))
         self._prefix: dict[int, str] = {}  # virtual walk -> SQL of its prefix (a_g_k)
         self._fast_sql: dict[int, str] = {}  # virtual walk -> SQL of its fast-path integer
+        self.fitted = False  # the walks were fitted to SQLite's parser (FastPath.fit_parser)
         fast_units = [u for u in self._series if self.antigens.rep(u) == u]  # antigens of one shape: one walk
         for u in fast_units:
             for w in self._series[u]:
@@ -335,6 +337,7 @@ class CompiledQuery(FastPath, ExactWalk):
         fast path (and choice) of those groups for every student, each valid dose's id from a string of
         the group's dose ids; the exact walk for the students it leaves open (or a reject may apply to)."""
         gs = self._valid_groups
+        F = student_filter(mode)
         columns, rest = self.stage_a_parts(mode, groups=gs, id_strings=True)
         layers, slow = self._fast_layers(gs)
         outputs = [("sid", "sid"), ("open", slow)]
@@ -354,7 +357,9 @@ class CompiledQuery(FastPath, ExactWalk):
         return [
             Step("sql", "DELETE FROM vx_fv"),
             Step("sql", "DELETE FROM vx_open"),
-            Step("sql", "INSERT INTO vx_fv " + pipeline(columns, rest, layers, outputs), "valid doses (fast path)"),
+            Step("sql", "INSERT INTO vx_fv " + pipeline(columns, rest, layers, outputs), "valid doses (fast path)",
+                 # a fast path too intricate for SQLite: every student is open, so takes the exact walk
+                 instead=(f"INSERT INTO vx_fv(sid, open) SELECT student_id, 1 FROM students WHERE {F('student_id')}",)),
             Step("sql", f"INSERT OR IGNORE INTO vx_valid {unpivot}" if unpivot else "SELECT 1"),
             Step("sql", "INSERT INTO vx_open SELECT sid FROM vx_fv WHERE open"),
             *(Step("sql", sql, "valid doses (exact walk)") for sql in walk),
@@ -363,14 +368,21 @@ class CompiledQuery(FastPath, ExactWalk):
                         f"FROM vx_walk w {chosen} JOIN vx_group v ON v.g = w.g WHERE w.r = 0"),
         ]  # vx_fv stays: the main statement reads these groups' fast-path integers (and "open") from it
 
-    def slow_steps(self) -> list[Step]:
-        """After the main statement: the exact walk for the students the fast path left open."""
+    def slow_steps(self, everyone: str | None = None) -> list[Step]:
+        """After the main statement: the exact walk for the students the fast path left open; with
+        ``everyone`` (a student filter mode), instead of the main statement, for every student of it."""
+        students = "SELECT sid FROM vx_result WHERE slow" if everyone is None else self.students_sql(everyone)
         return [
             Step("sql", "DELETE FROM vx_slow"),
-            Step("sql", "INSERT INTO vx_slow SELECT sid FROM vx_result WHERE slow"),
+            Step("sql", f"INSERT INTO vx_slow {students}"),
             *(Step("sql", sql, "exact walk") for sql in self.walk_statements("slow", self._walked_groups)),
             Step("sql", "INSERT OR REPLACE INTO vx_result " + self.main_sql("slow", walked=True), "rules (walked)"),
         ]
+
+    @staticmethod
+    def students_sql(mode: str) -> str:
+        """The ids of the students a filter mode covers."""
+        return f"SELECT student_id FROM students WHERE {student_filter(mode)('student_id')}"
 
     # ---- Stage A: one row per student ---------------------------------------------------------------
 

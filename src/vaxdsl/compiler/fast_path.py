@@ -14,7 +14,7 @@ from .dates import DateExpr, compare_shift, key_of_number, months_days
 from .series import (MAX_SKIP_EVENTS, TREE_BUDGET, SeriesChecks, chunk_day, chunk_pid, choice_score, fast_parts,
                      fast_tree_sql, prefix_sql)
 from .skips import Judged
-from .sql import all_of, any_of
+from .sql import all_of, any_of, sqlite_parses
 
 if TYPE_CHECKING:
     from . import VirtualWalk
@@ -86,31 +86,44 @@ class FastPath:
         return Judged(date, pid, None, i - 1 - len(failed), lambda k: chunk(position(k))[0],
                       lambda k: chunk(position(k))[1], before, f"({a} + {i - 1})")
 
-    def _fast_walk(self, w: VirtualWalk) -> str:
+    def _fast_walk(self, w: VirtualWalk, fit: bool = False) -> str:
         """The fast-path integer of a virtual walk: ``n + R*j + R^2*complete + R^3*a + R^4*open``
         (:mod:`.series`). The prefix a (doses failing series dose 1 before anything happens) is a
         column of the layer before; a walk without one starts at chunk 1 (x columns), one with a
-        prefix reads its chunks from the string at a + i."""
+        prefix reads its chunks from the string at a + i. ``fit``: follow no more skip events than
+        SQLite's parser can take (:meth:`fit_parser`)."""
         u, g, R = w.u, w.g, self.R
         last = self._limit[u] + 1  # decoded chunks
         opened = R ** 4
         checks = SeriesChecks(w.series, w.g, self.catalog, self.reasons, self._age_column)
-        for max_skips in range(MAX_SKIP_EVENTS, -1, -1):  # the most skip events within the text budget
-            tree = fast_tree_sql(checks, lambda i, F: self._judged_fast(u, i, F), f"c_{g}", R, opened, max_skips)
-            if len(tree) <= TREE_BUDGET or max_skips == 0:
-                break
         prefix = prefix_sql(checks, lambda i, F: self._judged_fast(u, i, F), f"c_{g}", last)
         unchosen = self._never_chosen(w)
-        if prefix == "0":
-            return tree if unchosen == "0" else f"(CASE WHEN {unchosen} THEN 0 ELSE {tree} END)"
         a = f"a_{u}_{w.k}"
-        self._prefix[w.v] = prefix if unchosen == "0" else f"(CASE WHEN {unchosen} THEN 0 ELSE {prefix} END)"
-        shifted = fast_tree_sql(checks, lambda i, F: self._judged_suffix(u, a, i, F), f"(c_{g} - {a})", R, opened,
-                                max_skips, after_prefix=True)
-        complete = R * R if checks.limit == 0 else 0
-        first = tree if unchosen == "0" else f"(CASE WHEN {unchosen} THEN 0 ELSE {tree} END)"
-        return (f"(CASE WHEN {a} = 0 THEN {first} WHEN {a} < 0 THEN {opened} "
-                f"WHEN {a} >= c_{g} THEN {complete} + {R ** 3} * {a} ELSE {shifted} + {R ** 3} * {a} END)")
+        if prefix != "0":
+            self._prefix[w.v] = prefix if unchosen == "0" else f"(CASE WHEN {unchosen} THEN 0 ELSE {prefix} END)"
+        for max_skips in range(MAX_SKIP_EVENTS, -1, -1):  # the most skip events within the budgets
+            tree = fast_tree_sql(checks, lambda i, F: self._judged_fast(u, i, F), f"c_{g}", R, opened, max_skips)
+            if len(tree) > TREE_BUDGET and max_skips > 0:
+                continue
+            sql = tree if unchosen == "0" else f"(CASE WHEN {unchosen} THEN 0 ELSE {tree} END)"
+            if prefix != "0":
+                shifted = fast_tree_sql(checks, lambda i, F: self._judged_suffix(u, a, i, F), f"(c_{g} - {a})", R,
+                                        opened, max_skips, after_prefix=True)
+                complete = R * R if checks.limit == 0 else 0
+                sql = (f"(CASE WHEN {a} = 0 THEN {sql} WHEN {a} < 0 THEN {opened} WHEN {a} >= c_{g} "
+                       f"THEN {complete} + {R ** 3} * {a} ELSE {shifted} + {R ** 3} * {a} END)")
+            if max_skips == 0 or not fit or sqlite_parses(sql):
+                return sql
+
+    def fit_parser(self) -> None:
+        """After SQLite's parser refused a statement of the fast path: every walk it cannot take
+        (:func:`.sql.sqlite_parses`) follows fewer skip events, leaving more students open for the
+        exact walk. Not done when compiling: asking the parser about every walk costs a sixth of the
+        compilation of Minnesota's ruleset, which SQLite parses with room to spare."""
+        for w in self.walks:
+            if w.v in self._fast_sql and not sqlite_parses(self._fast_sql[w.v]):
+                self._fast_sql[w.v] = self._fast_walk(w, fit=True)
+        self.fitted = True
 
     def _never_chosen(self, w: VirtualWalk, birth: DateExpr | None = None) -> str:
         """SQL 0/1: the unit cannot choose series w for this student, whatever the doses: it is

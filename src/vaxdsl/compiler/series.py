@@ -72,7 +72,8 @@ anchor of dose a + 1, which the tree after the prefix is told (``after_prefix``)
 
 The tree of segments is cut short: a second failure settles the walk only when it is the last dose
 (n stays, target t <= S: incomplete), and chains that do not start certain are followed at most
-``max_skips`` times (fewer for series whose tree would pass :data:`TREE_BUDGET` characters of SQL);
+``max_skips`` times (fewer for series whose tree would pass :data:`TREE_BUDGET` characters of SQL,
+or that SQLite's parser refuses: :meth:`.fast_path.FastPath.fit_parser`);
 the rest is left **open**, as is a prefix running past the decoded chunks. Rejects are not tested:
 a student a ``reject`` predicate may apply to is **forced**. Open and forced students go to the exact
 walk. The fast path's answer per virtual walk is one integer ``n + R*j + R^2*complete + R^3*a +

@@ -13,6 +13,7 @@ co-routines: nothing is materialised.
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import date
 
 
@@ -145,3 +146,30 @@ def student_filter(mode: str):
     if mode == "open":
         return lambda column: f"{column} IN (SELECT sid FROM vx_open)"
     raise ValueError(f"unknown student filter mode {mode!r}")
+
+
+# Parentheses to spare around a walk: room for a statement that puts it a little deeper than the
+# engine's statements do (each reads its walks in one layer of pipeline()).
+PARSER_MARGIN = 2
+
+
+def sqlite_parses(expression: str) -> bool:
+    """Whether SQLite's parser takes ``expression`` as a column of a layer of an INSERT's
+    :func:`pipeline`, as the engine runs the walks, with :data:`PARSER_MARGIN` parentheses to spare.
+    SQLite 3.40 parses at most 100 nested grammar states, so a CASE tree nested deep enough overflows
+    it (newer versions grow the stack). Only the parser runs: the statement's table does not exist.
+
+    >>> sqlite_parses("(CASE WHEN a THEN 1 ELSE 2 END)")
+    True
+    """
+    deep = "(" * PARSER_MARGIN + expression + ")" * PARSER_MARGIN
+    statement = "INSERT INTO vx_none " + pipeline([("a", "1")], "FROM vx_none", [[("b", "a"), ("w", deep)]],
+                                                  [("b", "b"), ("w", "w")])
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.execute(statement)
+    except sqlite3.Error as error:
+        return "parser stack overflow" not in str(error)
+    finally:
+        connection.close()
+    return True
