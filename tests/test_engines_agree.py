@@ -470,6 +470,10 @@ def assert_agree(ruleset, students, doses, exemptions, as_of):
     try:
         groups = list(engine.evaluate(ruleset, conn, as_of, compiled=compiled))
         dose_rows = list(engine.evaluate_doses(ruleset, conn, as_of, compiled=compiled))
+        # one student alone (the re-evaluation's statements, over vx_sel): the same as in the whole run
+        last = students[-1].id if students else None
+        alone = list(engine.evaluate(ruleset, conn, as_of, [last], compiled=compiled))
+        assert alone == [g for g in groups if g.student_id == last], f"student {last} evaluated alone"
     finally:
         conn.close()
     for student in students:
