@@ -13,6 +13,7 @@ import sqlite3
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from vaxdsl import engine
 from vaxdsl.compiler import compile_ruleset, fast_path
@@ -20,7 +21,7 @@ from vaxdsl.compiler.sql import sqlite_parses
 from vaxdsl.loader import load_text
 from vaxdsl.records import Dose, Student
 
-from test_engines_agree import assert_agree, check_agreement
+from test_engines_agree import EXAMPLES, FAVOURED, RULESETS, assert_agree, check_agreement, populations, ruleset_named
 
 NEWER_SQLITE = sqlite3.sqlite_version_info >= (3, 46)  # grows its parser stack: nothing is too deep
 
@@ -130,3 +131,33 @@ def test_when_fitting_is_not_enough_every_student_takes_the_exact_walk(text, mon
     assert len(refused) >= 2  # before fitting and after: the fast path never ran
     assert walked
     check_agreement(ruleset)
+
+
+FAST_PATH_STATEMENTS = ("INSERT INTO vx_result WITH", "INSERT INTO vx_fv WITH", "INSERT INTO vx_fd WITH")
+
+
+@pytest.mark.parametrize("name", sorted(RULESETS))
+def test_every_student_on_the_exact_walk_agrees(name, monkeypatch):
+    """The last resort on every ruleset of test_engines_agree, Minnesota's included: SQLite made to
+    refuse every statement of the fast path (the main statement, the fast path of ``valid``, the fast
+    dose listing), so every student takes the exact walk, for outcomes and for doses."""
+    monkeypatch.setattr(fast_path, "sqlite_parses", lambda sql: True)  # fitting changes nothing
+    refused = []
+    original = engine.Prepared._execute
+
+    def refusing(self, sql, params):
+        if sql.startswith(FAST_PATH_STATEMENTS):
+            refused.append(sql.split(" WITH")[0])
+            raise engine.SqlTooDeep("refused for the test")
+        return original(self, sql, params)
+
+    monkeypatch.setattr(engine.Prepared, "_execute", refusing)
+    ruleset = ruleset_named(name)
+
+    @settings(max_examples=max(EXAMPLES // 10, 5), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(populations(ruleset, FAVOURED.get(name, ())))
+    def check(population):
+        assert_agree(ruleset, *population)
+
+    check()
+    assert {"INSERT INTO vx_result", "INSERT INTO vx_fd"} <= set(refused)
