@@ -18,10 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from vaxdsl import engine
 from vaxdsl.compiler import compile_ruleset, fast_path
 from vaxdsl.compiler.sql import sqlite_parses
+from vaxdsl.interpreter import evaluate_student
 from vaxdsl.loader import load_text
 from vaxdsl.records import Dose, Student
 
-from test_engines_agree import EXAMPLES, FAVOURED, RULESETS, assert_agree, check_agreement, populations, ruleset_named
+from test_engines_agree import (EXAMPLES, FAVOURED, RULESETS, assert_agree, build_db, check_agreement, populations,
+                                ruleset_named)
 
 NEWER_SQLITE = sqlite3.sqlite_version_info >= (3, 46)  # grows its parser stack: nothing is too deep
 
@@ -161,3 +163,19 @@ def test_every_student_on_the_exact_walk_agrees(name, monkeypatch):
 
     check()
     assert {"INSERT INTO vx_result", "INSERT INTO vx_fd"} <= set(refused)
+
+
+@pytest.mark.parametrize("text", [SKIPPING, READ_BY_A_PREDICATE], ids=["rules", "predicate"])
+def test_a_dose_listing_alone_fits_the_walks_too(text):
+    """``vaxdsl evaluate --doses`` runs the steps before the main statement (the fast path of ``valid``)
+    without the group evaluation, so it fits the walks itself."""
+    ruleset = load_text(text).ruleset
+    conn = build_db(STUDENTS, DOSES, [])
+    try:
+        listed = list(engine.evaluate_doses(ruleset, conn, date(2018, 4, 6)))
+    finally:
+        conn.close()
+    expected = [dose for student in STUDENTS
+                for dose in evaluate_student(ruleset, student, [d for d in DOSES if d.student_id == student.id], [],
+                                             date(2018, 4, 6)).doses]
+    assert listed == expected

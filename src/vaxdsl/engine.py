@@ -205,8 +205,16 @@ class Prepared:
 
     def run(self, mode: str, params=None, progress: Progress | None = None) -> None:
         """Fill ``vx_result`` for the students of ``mode``."""
+        self._fitting(lambda: self._run(mode, params, progress))
+
+    def run_before_main(self, mode: str, params=None) -> None:
+        """Only the steps before the main statement (predicates, the valid doses they read): what a
+        dose listing needs."""
+        self._fitting(lambda: self.run_steps(self._steps(mode), params))
+
+    def _fitting(self, action) -> None:
         try:
-            self._run(mode, params, progress)
+            action()
         except SqlTooDeep:
             if self.compiled.fitted:
                 raise
@@ -214,15 +222,19 @@ class Prepared:
             # parser and run again, with the exact walk as the last resort (_run, Step.instead)
             self.compiled.fit_parser()
             self.main.clear()  # rendered with the walks before
-            self._run(mode, params, progress)
+            action()
+
+    def _steps(self, mode: str) -> list[Step]:
+        if ("steps", mode) not in self.main:
+            self.main["steps", mode] = self.compiled.steps(mode, static=False)
+        return self.main["steps", mode]
 
     def _run(self, mode: str, params, progress: Progress | None) -> None:
         compiled = self.compiled
         if mode not in self.main:  # rendered once: the SQL text is also sqlite3's statement cache key
-            self.main[mode] = (compiled.steps(mode, static=False), "INSERT INTO vx_result " + compiled.main_sql(mode),
-                               compiled.slow_steps())
-        steps, main, slow = self.main[mode]
-        self.run_steps(steps, params, progress)
+            self.main[mode] = ("INSERT INTO vx_result " + compiled.main_sql(mode), compiled.slow_steps())
+        main, slow = self.main[mode]
+        self.run_steps(self._steps(mode), params, progress)
         if progress:
             progress("rules")
         if main is not None:
@@ -233,7 +245,7 @@ class Prepared:
                     raise
                 # still too deep: every student takes the exact walk, which gives the same outcomes
                 main, slow = None, compiled.slow_steps(everyone=mode)
-                self.main[mode] = (steps, main, slow)
+                self.main[mode] = (main, slow)
         if main is None or self.conn.execute("SELECT 1 FROM vx_result WHERE slow LIMIT 1").fetchone():
             self.run_steps(slow, params, progress)
 
@@ -432,10 +444,9 @@ def evaluate_doses(ruleset: ast.Ruleset, conn: sqlite3.Connection, as_of: date, 
             ids = [row[0] for row in conn.execute("SELECT student_id FROM students ORDER BY student_id")]
         else:
             ids = sorted(set(student_ids))
-        steps = compiled.steps("list", static=False)
         for start in range(0, len(ids), DOSE_CHUNK):
             prepared.select(ids[start:start + DOSE_CHUNK])
-            prepared.run_steps(steps)
+            prepared.run_before_main("list")
             if progress and start:
                 progress(f"doses: {start:,} of {len(ids):,} students")
             yield from prepared.dose_rows("list")
