@@ -6,10 +6,11 @@ one to three series a group); then a group of random antigens with a random ``ap
 evaluated on a random population (test_engines_agree).
 
 The hand-written rulesets of test_engines_agree exercise the conditions their authors thought of.
-These properties found four faults, kept at the end as examples: an age in days or weeks alone
+These properties found five faults, kept at the end as examples: an age in days or weeks alone
 (``age >= 6 weeks``) did not compile; a dose 1 allowing no product of its group gave an empty CASE;
 a dose listing too deep for SQLite's parser failed; ``only with`` in an antigen read different doses
-in the two engines.
+in the two engines; an exemption kind listed twice. A group evaluation too deep for the parser is
+tests/test_parser_limits.py's.
 ``VAXDSL_AGREE_EXAMPLES`` scales the number of examples as there.
 """
 
@@ -20,7 +21,7 @@ from datetime import date
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, assume, given, reject, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import strategies
@@ -35,15 +36,6 @@ from test_engines_agree import EXAMPLES, assert_agree, populations
 
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
-
-
-def agree_within_sqlite_limits(ruleset, population):
-    """assert_agree, except for the documented limit of SQLite's parser (engine.SqlTooDeep), which a random
-    series rarely reaches in the group evaluation (one in 2,000 examples)."""
-    try:
-        assert_agree(ruleset, *population)
-    except engine.SqlTooDeep:
-        reject()
 
 
 BASE = '''
@@ -162,21 +154,21 @@ def rulesets_with_random_antigens(draw):
 @given(st.data())
 def test_random_rules_agree(data):
     ruleset = data.draw(rulesets_with_random_rules())
-    agree_within_sqlite_limits(ruleset, data.draw(populations(ruleset)))
+    assert_agree(ruleset, *data.draw(populations(ruleset)))
 
 
 @PROPERTY
 @given(st.data())
 def test_random_series_agree(data):
     ruleset = data.draw(rulesets_with_random_series())
-    agree_within_sqlite_limits(ruleset, data.draw(populations(ruleset)))
+    assert_agree(ruleset, *data.draw(populations(ruleset)))
 
 
 @PROPERTY
 @given(st.data())
 def test_random_antigens_agree(data):
     ruleset = data.draw(rulesets_with_random_antigens())
-    agree_within_sqlite_limits(ruleset, data.draw(populations(ruleset)))
+    assert_agree(ruleset, *data.draw(populations(ruleset)))
 
 
 # ---- what the properties found, kept as examples --------------------------------------------------------------
@@ -252,8 +244,6 @@ vaccine Alpha {
 def test_a_dose_listing_too_deep_for_sqlite_takes_the_exact_walk(monkeypatch):
     """SQLite 3.40 parses at most 100 nested grammar states; this series' fast dose listing needs more
     (found by the series property). The listing then walks every student exactly: same verdicts."""
-    from vaxdsl import engine
-
     too_deep = []
     original = engine.Prepared._execute
 
