@@ -10,13 +10,12 @@ These properties found five faults, kept at the end as examples: an age in days 
 (``age >= 6 weeks``) did not compile; a dose 1 allowing no product of its group gave an empty CASE;
 a dose listing too deep for SQLite's parser failed; ``only with`` in an antigen read different doses
 in the two engines; an exemption kind listed twice. A group evaluation too deep for the parser is
-tests/test_parser_limits.py's.
+tests/test_parser_limits.py's, as is the listing's example.
 ``VAXDSL_AGREE_EXAMPLES`` scales the number of examples as there.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 
 import attrs
@@ -25,7 +24,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import strategies
-from vaxdsl import ast, engine
+from vaxdsl import ast
 from vaxdsl.checker import check
 from vaxdsl.formatter import format_ruleset
 from vaxdsl.interpreter import evaluate_student
@@ -215,51 +214,6 @@ vaccine Alpha {
     statuses = {s.id: evaluate_student(ruleset, s, [], [e for e in exemptions if e.student_id == s.id], as_of)
                 .groups[0].status for s in students}
     assert statuses == {"L": "exempt", "M": "exempt", "C": "exempt", "D": "no_requirement"}
-
-
-DEEP = '''
-product A1 cvx 10 "Alpha" counts Alpha
-product Combo cvx 12 "Combo" counts Alpha
-vaccine Alpha {
-  series "series 1" {
-    dose 1 {
-      max age 6 days - 28 days
-      min interval 14 weeks + 24 weeks given before 2035-10-21
-      min interval 8 months - 8 weeks given before 2034-02-10
-      allow Combo, A1 from age 7 years
-    }
-    dose 2 {
-      min age 16 years - 8 months
-      min interval 24 weeks + 3 days given before 2037-01-08
-      min interval 10 months + 30 days given from 2000-01-09
-    }
-  }
-  series "series 2" { dose 1 { min age 1 year  allow A1  allow A1 before age 0 years } }
-  series "series 3" { dose 1 { max age 4 years - 21 months } }
-  otherwise non_compliant
-}
-'''
-
-
-def test_a_dose_listing_too_deep_for_sqlite_takes_the_exact_walk(monkeypatch):
-    """SQLite 3.40 parses at most 100 nested grammar states; this series' fast dose listing needs more
-    (found by the series property). The listing then walks every student exactly: same verdicts."""
-    too_deep = []
-    original = engine.Prepared._execute
-
-    def spying(self, sql, params):
-        try:
-            return original(self, sql, params)
-        except engine.SqlTooDeep:
-            too_deep.append(sql)
-            raise
-
-    monkeypatch.setattr(engine.Prepared, "_execute", spying)
-    students = [Student("S", date(2002, 1, 2)), Student("T", date(2010, 5, 1))]
-    doses = [Dose(1, "S", date(2002, 1, 2), 12), Dose(2, "T", date(2011, 6, 1), 10), Dose(3, "T", date(2012, 1, 9), 12)]
-    for as_of in (date(2002, 1, 2), date(2030, 1, 1)):
-        assert_agree(load_text(DEEP).ruleset, students, doses, [], as_of)
-    assert too_deep or sqlite3.sqlite_version_info >= (3, 46)  # newer SQLite grows its parser stack
 
 
 ONLY_WITH_IN_ANTIGEN = '''

@@ -1,7 +1,8 @@
 """SQLite's parser limit: SQLite 3.40 parses at most 100 nested grammar states, and a fast-path walk
 (a CASE tree per series, docs/performance.md) of a series with a few skips can nest deeper. The engine
 then fits the walks to the parser (fewer skip events, more students left to the exact walk), and when
-even that fails, walks every student exactly. Either way both engines still agree.
+even that fails, walks every student exactly. The fast dose listing, whose reasons can nest deeper
+than the walks, walks every student exactly when SQLite refuses it. Either way both engines agree.
 
 The series below is the random series property's (test_engines_agree_random_rules), shrunk: four doses
 and three ``skip when`` lines are enough.
@@ -124,6 +125,41 @@ def test_when_fitting_is_not_enough_every_student_takes_the_exact_walk(text, mon
     assert_agree(ruleset, STUDENTS, DOSES, [], date(2018, 4, 6))
     assert len(refused) >= 2  # before fitting and after: the fast path never ran
     check_agreement(ruleset)
+
+
+# found by the random series property: the walks parse, the fast dose listing (its reasons) does not
+LISTING_TOO_DEEP = '''
+product A1 cvx 10 "Alpha" counts Alpha
+product Combo cvx 12 "Combo" counts Alpha
+vaccine Alpha {
+  series "series 1" {
+    dose 1 {
+      max age 6 days - 28 days
+      min interval 14 weeks + 24 weeks given before 2035-10-21
+      min interval 8 months - 8 weeks given before 2034-02-10
+      allow Combo, A1 from age 7 years
+    }
+    dose 2 {
+      min age 16 years - 8 months
+      min interval 24 weeks + 3 days given before 2037-01-08
+      min interval 10 months + 30 days given from 2000-01-09
+    }
+  }
+  series "series 2" { dose 1 { min age 1 year  allow A1  allow A1 before age 0 years } }
+  series "series 3" { dose 1 { max age 4 years - 21 months } }
+  otherwise non_compliant
+}
+'''
+
+
+def test_a_dose_listing_too_deep_for_sqlite_takes_the_exact_walk(monkeypatch):
+    """The listing then walks every student exactly: same verdicts."""
+    refused = refused_statements(monkeypatch)
+    students = [Student("S", date(2002, 1, 2)), Student("T", date(2010, 5, 1))]
+    doses = [Dose(1, "S", date(2002, 1, 2), 12), Dose(2, "T", date(2011, 6, 1), 10), Dose(3, "T", date(2012, 1, 9), 12)]
+    for as_of in (date(2002, 1, 2), date(2030, 1, 1)):
+        assert_agree(load_text(LISTING_TOO_DEEP).ruleset, students, doses, [], as_of)
+    assert NEWER_SQLITE or refused
 
 
 FAST_PATH_STATEMENTS = ("INSERT INTO vx_result WITH", "INSERT INTO vx_fv WITH", "INSERT INTO vx_fd WITH")
