@@ -153,7 +153,7 @@ class Prepared:
         for sql in compiled.setup_statements():
             conn.execute(sql)
         self.run_steps(compiled.static_steps())
-        self.main = {}
+        self.main = {}  # rendered once: mode -> (main, slow steps); ("steps", mode); ("doses", mode)
 
     def close(self) -> None:
         self.conn.isolation_level = self._isolation
@@ -231,7 +231,7 @@ class Prepared:
 
     def _run(self, mode: str, params, progress: Progress | None) -> None:
         compiled = self.compiled
-        if mode not in self.main:  # rendered once: the SQL text is also sqlite3's statement cache key
+        if mode not in self.main:  # the SQL text is also sqlite3's statement cache key
             self.main[mode] = ("INSERT INTO vx_result " + compiled.main_sql(mode), compiled.slow_steps())
         main, slow = self.main[mode]
         self.run_steps(self._steps(mode), params, progress)
