@@ -217,9 +217,11 @@ def series(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Series]:
                       st.none() | durations(), st.none() | durations())
     interval = st.builds(ast.MinInterval, durations(), st.none() | dose_refs(), st.none() | given_windows())
     skip = st.builds(ast.Skip, conditions(vocab, max_leaves=3))
+    inadvertent = st.builds(ast.Inadvertent, st.lists(vocab.products, min_size=1, max_size=2).map(tuple))
     dose = st.builds(ast.SeriesDose, st.integers(1, 6), min_ages(), st.none() | durations(),
                      st.lists(interval, max_size=2).map(tuple), st.lists(allow, max_size=2).map(tuple),
-                     st.lists(skip, max_size=2).map(tuple), st.booleans())
+                     st.lists(skip, max_size=2).map(tuple), st.booleans(),
+                     st.lists(inadvertent, max_size=1).map(tuple))
     reject = st.builds(ast.Reject, vocab.reasons, calls(vocab, in_series=True))
     return st.builds(ast.Series, st.lists(dose, max_size=4).map(tuple), st.lists(reject, max_size=2).map(tuple),
                      st.just("") | texts(), st.none() | durations(), st.none() | durations(),

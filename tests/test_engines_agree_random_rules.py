@@ -93,10 +93,11 @@ def series_doses(draw, number: int, last: bool) -> ast.SeriesDose:
     allow = st.builds(ast.Allow, st.lists(VOCABULARY.products, min_size=1, max_size=3).map(tuple),
                       st.none() | durations, st.none() | durations)
     skip = st.builds(ast.Skip, skip_conditions())
+    inadvertent = st.builds(ast.Inadvertent, st.lists(VOCABULARY.products, min_size=1, max_size=2).map(tuple))
     return ast.SeriesDose(number, draw(strategies.min_ages()), draw(st.none() | durations),
                           tuple(draw(st.lists(interval, max_size=2))), tuple(draw(st.lists(allow, max_size=2))),
                           tuple(draw(st.lists(skip, max_size=2))) if number > 1 else (),
-                          last and draw(st.booleans()))
+                          last and draw(st.booleans()), tuple(draw(st.lists(inadvertent, max_size=1))))
 
 
 @st.composite

@@ -554,6 +554,24 @@ def test_allow_lines_follow_cdsi_allowable_vaccines(groups, state, group_id):
             assert set(allowable) & in_group <= allowed, f"{where}: CDSi-allowable products left out"
 
 
+@pytest.mark.parametrize("group_id", [g for g in SERIES if g != "MMR"])
+def test_inadvertent_lines_follow_cdsi_inadvertent_vaccines(groups, state, group_id):
+    """Each series dose lists as ``inadvertent`` exactly the products of the group that CDSi lists as
+    inadvertent vaccines of that dose (Td and Tdap as DTaP doses 1-3, OPV in the Polio series, PPSV23
+    in the childhood pneumococcal series)."""
+    antigen = SERIES[group_id][0]
+    cvx_of = {product.id: ast.cvx_key(product.cvx) for product in state.products}
+    in_group = {ast.cvx_key(p.cvx) for p in state.products if group_id in p.vaccines}
+    listed = 0
+    for _antigen, name, series, _default in named_series(groups[group_id], group_id):
+        for dose, cdsi in zip(series.doses, cdsi_series(antigen, name)):
+            theirs = {int(v.findtext("cvx")) for v in cdsi.findall("inadvertentVaccine")
+                      if (v.findtext("cvx") or "").strip()}
+            assert {cvx_of[p] for p in dose.inadvertent} == theirs & in_group, f"{group_id} {name} dose {dose.number}"
+            listed += len(dose.inadvertent)
+    assert listed > 0 or group_id not in ("DTaP", "Polio", "PCV")
+
+
 @pytest.mark.parametrize("group_id", list(SERIES))
 def test_every_standard_series_in_cdsis_order_of_preference(groups, group_id):
     """Every standard CDSi series of the group's antigens (Polio's five, HepB's ten, ...), ordered as

@@ -409,6 +409,16 @@ class Allow:
 
 
 @attrs.frozen
+class Inadvertent:
+    """``inadvertent Tdap, Td_adult``: products never valid as this dose (CDSi's inadvertent vaccines, such
+    as Tdap for an infant's DTaP dose). Judged before the dose's interval and age, so such a dose is
+    ``not_allowable`` whatever its timing, and, like any dose not allowable, it sets no interval's clock."""
+
+    products: tuple[str, ...]
+    span: Span = _span()
+
+
+@attrs.frozen
 class Skip:
     """``skip when CONDITION``: the series dose is not required when CONDITION holds for the dose
     being judged, read as of that dose's date with the series' valid doses before it (docs/semantics.md,
@@ -427,7 +437,13 @@ class SeriesDose:
     allows: tuple[Allow, ...] = ()
     skips: tuple[Skip, ...] = ()
     recurring: bool = False  # given again: every later dose is judged as this one (walk.series_target)
+    inadvertents: tuple[Inadvertent, ...] = ()
     span: Span = _span()
+
+    @property
+    def inadvertent(self) -> frozenset[str]:
+        """The products of every ``inadvertent`` line."""
+        return frozenset(product for line in self.inadvertents for product in line.products)
 
     def min_age_on(self, day: date) -> MinAge | None:
         """The minimum age for a dose given on ``day``."""

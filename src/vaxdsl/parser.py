@@ -402,7 +402,7 @@ class _ToAst(Transformer):
     def series_dose(self, meta, children):
         _dose, number, *requirements = children
         fields = {"max_age": None, "recurring": False}
-        min_ages, intervals, allows, skips = [], [], [], []
+        min_ages, intervals, allows, inadvertents, skips = [], [], [], [], []
         for requirement in requirements:
             if isinstance(requirement, ast.MinAge):
                 min_ages.append(requirement)
@@ -410,12 +410,14 @@ class _ToAst(Transformer):
                 intervals.append(requirement)
             elif isinstance(requirement, ast.Allow):
                 allows.append(requirement)
+            elif isinstance(requirement, ast.Inadvertent):
+                inadvertents.append(requirement)
             elif isinstance(requirement, ast.Skip):
                 skips.append(requirement)
             else:
                 fields[requirement[0]] = requirement[1]
         return ast.SeriesDose(int(number), tuple(min_ages), fields["max_age"], tuple(intervals), tuple(allows),
-                              tuple(skips), fields["recurring"], span=self._span(meta))
+                              tuple(skips), fields["recurring"], tuple(inadvertents), span=self._span(meta))
 
     def recurring(self, meta, children):
         return ("recurring", True)
@@ -449,6 +451,9 @@ class _ToAst(Transformer):
         products, *limits = children
         ages = dict(limits)
         return ast.Allow(products, ages.get("from"), ages.get("before"), span=self._span(meta))
+
+    def inadvertent(self, meta, children):
+        return ast.Inadvertent(children[0], span=self._span(meta))
 
     def allow_from(self, meta, children):
         return ("from", children[0])

@@ -76,6 +76,8 @@ def _check_vaccine(ctx: Context, vaccine: ast.Vaccine) -> None:
         for dose in series.doses:
             for allow in dose.allows:
                 _check_products_of(ctx, vaccine, allow.products, allow.span, "allow")
+            for line in dose.inadvertents:
+                _check_products_of(ctx, vaccine, line.products, line.span, "inadvertent")
             for skip in dose.skips:
                 for atom in atoms(skip.condition):
                     if isinstance(atom, ast.CountDoses):

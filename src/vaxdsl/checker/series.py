@@ -130,6 +130,11 @@ def _check_dose(ctx: Context, dose: ast.SeriesDose, rejecting: bool) -> None:
         if allow.from_age is not None and allow.before_age is not None and surely_le(
                 duration_point(allow.before_age), duration_point(allow.from_age)):
             ctx.warning(allow.span, "W211", "this 'allow' never allows anything: 'before age' is not after 'from age'")
+        for product in allow.products:
+            if product in dose.inadvertent:
+                ctx.warning(ctx.locate(allow.span, product, after="allow"), "W216",
+                            f"'{product}' is both allowed and inadvertent for dose {dose.number}: the "
+                            f"'inadvertent' line wins, so no dose of it is ever valid as this dose")
     for skip in dose.skips:
         for atom in atoms(skip.condition):
             if not isinstance(atom, SKIP_TESTS):

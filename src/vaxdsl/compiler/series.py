@@ -211,15 +211,28 @@ class SeriesChecks:
         """SQL 0/1: the dose fails series dose ``number`` for its interval or age (then it is the anchor
         of the next dose's interval from the previous dose, not being valid for its timing); with
         ``anchoring=False``, for any other reason (its product, a maximum age)."""
-        return any_of([cond for reason, cond in self.failures(number, dose, with_rejects=False)
-                       if (reason not in ast.NOT_ANCHORING_REASONS) == anchoring])
+        failures = self.failures(number, dose, with_rejects=False)
+        if not anchoring:
+            return any_of([cond for reason, cond in failures if reason in ast.NOT_ANCHORING_REASONS])
+        # the walk's first failing step gives the reason: an inadvertent product, tested first, is not
+        # a timing failure even when it was also given too soon (the other steps not anchoring come last)
+        first = self._inadvertent(number, dose)
+        timed = any_of([cond for reason, cond in failures if reason not in ast.NOT_ANCHORING_REASONS])
+        return all_of([not_(first), timed]) if first is not None else timed
+
+    def _inadvertent(self, number: int, dose: Judged) -> str | None:
+        """SQL 0/1: the dose's product is one target ``number`` lists as ``inadvertent`` (None: none is)."""
+        target = self.target(number)
+        codes = self.catalog.codes_of(self.g, sorted(target.inadvertent)) if target is not None else ()
+        return member(dose.pid, codes) if codes else None
 
     def failures(self, number: int, dose: Judged, with_rejects: bool) -> list[tuple[str, str]]:
         """(reason, SQL condition) in the walk's order for a dose judged against series dose ``number``."""
         target = self.target(number)
         if target is None:
             return [("extraneous", "1")]
-        out = []
+        inadvertent = self._inadvertent(number, dose)
+        out = [] if inadvertent is None else [("not_allowable", inadvertent)]
         given = dose.date.jd_sql()
         soon = []
         for interval in target.intervals:

@@ -409,6 +409,8 @@ class Renderer:
         for allow in dose.allows:
             text = "allow " + ", ".join(allow.products) + age_window_text(allow.from_age, allow.before_age)
             requirements.append((text, self.span_key(allow.span)))
+        for line in dose.inadvertents:
+            requirements.append(("inadvertent " + ", ".join(line.products), self.span_key(line.span)))
         head = f"dose {dose.number}" + (" recurring" if dose.recurring else "")
         opener, closer = self._opener(dose.span), self._closer(dose.span)
         row = f"{head} {{ {'  '.join(text for text, _ in requirements)} }}" if requirements else f"{head} {{}}"
@@ -424,13 +426,14 @@ class Renderer:
             return
         self.line(indent, head + " {", opener, kind="open")
         for text, key in requirements:
-            lines = [text]
-            if indent + STEP + len(text) > WIDTH and text.startswith("allow "):
-                lines = wrap_list(text, indent + STEP, len("allow "))
+            lines, hang = [text], 0
+            if indent + STEP + len(text) > WIDTH and text.startswith(("allow ", "inadvertent ")):
+                hang = text.index(" ") + 1  # continuation lines line up under the first product
+                lines = wrap_list(text, indent + STEP, hang)
             for index, piece in enumerate(lines):
                 starts = [key] if key and index == 0 else []
                 ends = [key] if key and index == len(lines) - 1 else []
-                self.add(Line(indent + STEP + (len("allow ") if index else 0), piece, starts, ends))
+                self.add(Line(indent + STEP + (hang if index else 0), piece, starts, ends))
         for skip in dose.skips:
             at = self._find(skip.span, "skip", last=False)
             self.condition(indent + STEP, "skip when ", skip.condition, self.token_key(at, None if at is None else at + 1))

@@ -102,8 +102,11 @@ def series_need(vaccine_id: str, series: ast.Series, number: int, valid_dates: l
         if opening > day:
             limits.append((opening, "when an allowed product's age window opens"))
             earliest = opening
-        allowed = [p for allow in target.allows if _allows_on(allow, birth, opening) for p in allow.products]
+        allowed = [p for allow in target.allows if _allows_on(allow, birth, opening) for p in allow.products
+                   if p not in target.inadvertent]
         products = f"; allowed products: {product_list((product_names or {}).get(p, p) for p in allowed)}"
+    elif target.inadvertent:
+        products = f"; not {product_list((product_names or {}).get(p, p) for p in sorted(target.inadvertent))}"
 
     if target.max_age is not None:
         too_old_on = add(birth, target.max_age)

@@ -2,8 +2,8 @@
 
 The walk keeps ``n``, the number of valid doses so far, and ``t``, the target series dose; each
 dose first passes over the targets its ``skip`` lines make unnecessary (step 0), then is judged
-against target ``t``. :func:`timing_failure` (steps 1-4) and :func:`product_failure` (step 6) return
-the reason *and the words for it*, kept on the verdict for the explanation; the ``reject`` and
+against target ``t``. :func:`inadvertent_failure` and :func:`timing_failure` (steps 1-4) and
+:func:`product_failure` (step 6) return the reason *and the words for it*, kept on the verdict for the explanation; the ``reject`` and
 ``skip`` conditions are answered by the caller (they need the student's relations and the rule
 condition tests). A group with several series walks each and :func:`choose` picks one
 ("Choosing among series"); a group with several antigens does that per antigen and :func:`combine`
@@ -183,6 +183,15 @@ def allow_window_holds(allow: ast.Allow, given: date, birth: date) -> bool:
     return True
 
 
+def inadvertent_failure(target: ast.SeriesDose | None, product: ast.Product) -> Failure | None:
+    """Step 1, after the target is known: a product the target lists as ``inadvertent`` is never that
+    dose, whatever its timing."""
+    if target is None or product.id not in target.inadvertent:
+        return None
+    return Failure("not_allowable", f"{product.id} is never given as dose {target.number} "
+                                    f"(an inadvertent vaccine for it, whatever the dose's timing)")
+
+
 def product_failure(target: ast.SeriesDose | None, product: ast.Product, given: date, birth: date) -> Failure | None:
     """Step 6: when the target dose lists allowed products, this one must be among them, in its age window."""
     if target is None or not target.allows:
@@ -289,7 +298,8 @@ def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: 
             skipped.append(SkippedDose(target, given, skip))
             target += 1
         judged = judged_as(target)
-        failure = timing_failure(judged, given, birth, valid_dates, retried)
+        failure = (inadvertent_failure(judged, known.product)
+                   or timing_failure(judged, given, birth, valid_dates, retried))
         if failure is None:
             rejecting = next((r for r in series.rejects if rejected(r, known)), None)
             if rejecting is not None:

@@ -344,7 +344,8 @@ class _Builder:
             pool = [p.id for p in self.ruleset.products if self.vaccine.id in p.vaccines]
             # with antigens, a product every antigen walks (MMR rather than measles alone) tests them all
             pool = [name for name in pool if all(a.walks(name) for a in self.vaccine.walked_antigens)] or pool
-        pool = [name for name in dict.fromkeys(pool) if name in self.products]
+        inadvertent = dose.inadvertent if dose is not None else frozenset()
+        pool = [name for name in dict.fromkeys(pool) if name in self.products and name not in inadvertent]
         preferred = [name for name in pool if name in context.products]
         pool = preferred or pool
         if not pool:
