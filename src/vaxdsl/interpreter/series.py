@@ -3,9 +3,9 @@
 The walk keeps ``n``, the number of valid doses so far, and ``t``, the target series dose; each
 dose first passes over the targets its ``skip`` lines make unnecessary (step 0), then is judged
 against target ``t``. :func:`inadvertent_failure` and :func:`timing_failure` (steps 1-4) and
-:func:`product_failure` (step 6) return the reason *and the words for it*, kept on the verdict for the explanation; the ``reject`` and
-``skip`` conditions are answered by the caller (they need the student's relations and the rule
-condition tests). A group with several series walks each and :func:`choose` picks one
+:func:`product_failure` (step 6) return the reason *and the words for it*, kept on the verdict for
+the explanation; the ``reject`` and ``skip`` conditions are answered by the caller (they need the
+student's relations and the rule condition tests). A group with several series walks each and :func:`choose` picks one
 ("Choosing among series"); a group with several antigens does that per antigen and :func:`combine`
 joins their verdicts ("Antigens").
 """
