@@ -84,7 +84,7 @@ def test_an_inadvertent_dose_1_too_young_is_not_allowable():
 def test_the_explanation_names_the_inadvertent_vaccine():
     walk = evaluate_student(RULESET, STUDENT, TOO_SOON, [], AS_OF).groups[0].walk
     assert walk.chosen.verdicts[1].words == (
-        "T is never given as dose 2 (an inadvertent vaccine for it, whatever the dose's timing)")
+        "T cannot count as dose 2: it is not a vaccine for that dose (an inadvertent vaccine), whatever its timing")
 
 
 def test_what_the_student_needs_leaves_the_inadvertent_product_out():

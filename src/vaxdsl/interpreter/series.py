@@ -188,8 +188,8 @@ def inadvertent_failure(target: ast.SeriesDose | None, product: ast.Product) -> 
     dose, whatever its timing."""
     if target is None or product.id not in target.inadvertent:
         return None
-    return Failure("not_allowable", f"{product.id} is never given as dose {target.number} "
-                                    f"(an inadvertent vaccine for it, whatever the dose's timing)")
+    return Failure("not_allowable", f"{product.id} cannot count as dose {target.number}: it is not a vaccine "
+                                    f"for that dose (an inadvertent vaccine), whatever its timing")
 
 
 def product_failure(target: ast.SeriesDose | None, product: ast.Product, given: date, birth: date) -> Failure | None:
