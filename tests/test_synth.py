@@ -120,9 +120,10 @@ def test_histories_include_combinations_late_and_invalid_doses(population):
     products = Counter((cvx, mvx) for history in doses.values() for _, cvx, mvx in history)
     for code in [(110, ""), (120, ""), (130, "SKB"), (130, "PMC"), (146, ""), (94, ""), (43, "MSD")]:
         assert products[code] > 0, code
-    too_close = too_young = late = 0
+    too_close = too_young = late = infant_tdap = 0
     for student_id, history in doses.items():
         birth = date.fromisoformat(students[student_id]["birth_date"])
+        infant_tdap += any(cvx == 115 and (when - birth).days < 365 for when, cvx, _ in history)
         by_group = defaultdict(list)
         for when, cvx, _ in history:
             for group in GROUPS_OF[cvx]:
@@ -131,6 +132,7 @@ def test_histories_include_combinations_late_and_invalid_doses(population):
         too_young += any((when - birth).days < 361 for when in by_group["MMR"])
         late += bool(by_group["DTaP"]) and (by_group["DTaP"][0] - birth).days > 120
     assert too_close > 10 and too_young > 10 and late > 50
+    assert 0.001 < infant_tdap / len(doses) < 0.006  # Tdap in place of the 4-month DTaP dose (0.3%)
     kinds = Counter(kind for filed in exemptions.values() for _, kind, _ in filed)
     assert set(kinds) == {"medical", "conscientious", "lab_immunity", "disease_history"}
     exempt_students = sum(1 for filed in exemptions.values() if filed)

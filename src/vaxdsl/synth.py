@@ -4,8 +4,8 @@ Grades follow a Minnesota-like mix (child care with no grade, early childhood co
 birth dates fit the grade (kindergarten: 5 years old by September 1), and dose histories follow the
 ACIP schedule through a few product plans a clinic might use (single antigens, or Pediarix,
 Pentacel or Vaxelis in infancy; Kinrix/Quadracel, MMRV at 4-6 years). Most students are on time;
-some are late, some miss doses, some have an invalid dose (too young, too soon), some have
-exemptions of each kind.
+some are late, some miss doses, some have an invalid dose (too young, too soon), some got Tdap
+in place of an infant DTaP dose, some have exemptions of each kind.
 
 The same seed gives the same files byte for byte: one ``random.Random(seed)``, drawn in a fixed
 order, and no set or dict iteration in the output. Schedules are precomputed templates, so a
@@ -193,11 +193,13 @@ _TEMPLATE_CUMULATIVE = list(itertools.accumulate(
 # (low, span, after, gap low, gap span) per event: what _ages draws from, precomputed
 _TIMING = [tuple((e.low, e.high - e.low + 1 if e.high else 0, e.after, e.gap[0], e.gap[1] - e.gap[0] + 1 if e.gap[1] else 0)
                  for e in events) for _, events in TEMPLATES]
+# The 4-month visit's DTaP-containing dose, which a "wrong_vaccine" student gets as Tdap instead
+_SECOND_INFANT_DTAP = [[i for i, e in enumerate(events) if "DTaP" in e.groups][1] for _, events in TEMPLATES]
 _SEPARATE_MMR = [i for i, (name, _) in enumerate(TEMPLATES) if name.endswith("/separate/separate") and "adult" not in name]
 
 # What happens to a student's history, with its share (the rest are on time).
 _BEHAVIOURS = (("late", 0.12), ("missing", 0.08), ("invalid", 0.03), ("refuser", 0.025), ("selective", 0.01),
-               ("medical", 0.003), ("lab_immunity", 0.002), ("disease_history", 0.004))
+               ("medical", 0.003), ("lab_immunity", 0.002), ("disease_history", 0.004), ("wrong_vaccine", 0.003))
 _BEHAVIOUR_CUMULATIVE = list(itertools.accumulate(share for _, share in _BEHAVIOURS))
 
 _PCV15, _PCV20 = date(2022, 7, 1).toordinal(), date(2023, 6, 1).toordinal()
@@ -295,6 +297,7 @@ class _Population:
         events = TEMPLATES[template][1]
         ages = self._ages(template)
         dropped: set[int] = set()
+        swapped: dict[int, str] = {}  # event -> the CVX code given instead
         if behaviour == "late":
             start, delay = ages[rng.randrange(len(ages))], rng.randint(60, 540)
             ages = [age + delay if age >= start else age for age in ages]
@@ -315,7 +318,9 @@ class _Population:
             exempt = [(g, kind) for g in group]
             if group:  # no doses of the single-antigen products of the exempt groups
                 dropped.update(i for i, event in enumerate(events) if event.groups in [(g,) for g in group])
-        doses = self._doses(student_id, birth, events, ages, dropped)
+            if behaviour == "wrong_vaccine":  # here, after the draws above, so other students stay as they were
+                swapped[_SECOND_INFANT_DTAP[template]] = "115"
+        doses = self._doses(student_id, birth, events, ages, dropped, swapped)
         signed = self._exemption_date(birth) if exempt else ""  # one form for all its groups
         exemptions = [(student_id, group, kind, signed) for group, kind in exempt]
         return student, doses, exemptions
@@ -348,7 +353,7 @@ class _Population:
                     ages[j] = ages[i]
         return ages
 
-    def _doses(self, student_id, birth, events, ages, dropped) -> list[tuple]:
+    def _doses(self, student_id, birth, events, ages, dropped, swapped) -> list[tuple]:
         rng, last, iso, base = self.rng, self.as_of, self.iso, self.first_day
         pcv_brand, men_brand = rng.random(), rng.random()
         rows = []
@@ -356,12 +361,12 @@ class _Population:
             when = birth + ages[index]
             if when > last or (dropped and index in dropped):
                 continue
-            cvx = event.cvx
+            cvx, mvx = swapped.get(index, event.cvx), "" if index in swapped else event.mvx or ""
             if cvx == "PCV":
                 cvx = "133" if when < _PCV15 else "215" if when < _PCV20 or pcv_brand < 0.4 else "216"
             elif cvx == "MEN":
                 cvx = ("114" if men_brand < 0.5 else "136") if when < _MENQUADFI else ("136" if men_brand < 0.6 else "203")
-            rows.append((when, index, cvx, event.mvx or ""))
+            rows.append((when, index, cvx, mvx))
         rows.sort()
         return [(student_id, iso[when - base], cvx, mvx) for when, _, cvx, mvx in rows]
 
