@@ -208,17 +208,26 @@ class SeriesChecks:
         return found
 
     def timing(self, number: int, dose: Judged, anchoring: bool = True) -> str:
-        """SQL 0/1: the dose fails series dose ``number`` for its interval or age (then it is the anchor
-        of the next dose's interval from the previous dose, not being valid for its timing); with
-        ``anchoring=False``, for any other reason (its product, a maximum age)."""
+        """SQL 0/1: the first step the dose fails against series dose ``number`` is its interval or age
+        (then it is the anchor of the next dose's interval from the previous dose, not being valid for
+        its timing); with ``anchoring=False``, it fails for another reason (its product, a maximum age:
+        read where it is known not to fail first for its timing)."""
         failures = self.failures(number, dose, with_rejects=False)
         if not anchoring:
             return any_of([cond for reason, cond in failures if reason in ast.NOT_ANCHORING_REASONS])
-        # the walk's first failing step gives the reason: an inadvertent product, tested first, is not
-        # a timing failure even when it was also given too soon (the other steps not anchoring come last)
-        first = self._inadvertent(number, dose)
-        timed = any_of([cond for reason, cond in failures if reason not in ast.NOT_ANCHORING_REASONS])
-        return all_of([not_(first), timed]) if first is not None else timed
+        # the first failing step gives the reason: a timing step counts only when no step not anchoring
+        # failed before it (an inadvertent product, tested first, given too soon is not a timing failure)
+        runs: list[tuple[list[str], list[str]]] = []  # (the steps not anchoring before, timing steps)
+        earlier: list[str] = []
+        for reason, cond in failures:
+            if reason in ast.NOT_ANCHORING_REASONS:
+                earlier.append(cond)
+            elif runs and len(runs[-1][0]) == len(earlier):
+                runs[-1][1].append(cond)
+            else:
+                runs.append((list(earlier), [cond]))
+        return any_of([all_of([not_(any_of(before)), any_of(timed)]) if before else any_of(timed)
+                       for before, timed in runs])
 
     def _inadvertent(self, number: int, dose: Judged) -> str | None:
         """SQL 0/1: the dose's product is one target ``number`` lists as ``inadvertent`` (None: none is)."""
