@@ -32,9 +32,11 @@ def test_interval_from_the_same_or_a_later_dose():
 
 
 def test_interval_on_dose_1():
-    # it counts from an earlier dose too young for dose 1: none can be without a minimum age
+    # it counts from an earlier dose too young for dose 1 or of a product it does not allow: none can
+    # be without a minimum age or an allow line
     assert codes("    dose 1 { min interval 4 weeks }\n") == [("W209", 4, 14)]
     assert codes("    dose 1 { min age 12 months  min interval 4 weeks }\n") == []
+    assert codes("    dose 1 { min interval 4 weeks  allow P before age 7 years }\n") == []
     assert codes("    dose 1 { min interval 4 weeks from first dose }\n") == [("E223", 4, 40)]
 
 

@@ -63,6 +63,8 @@ def verdicts(history: list[Dose], ruleset=RULESET) -> list[tuple[bool, str | Non
 
 # T two weeks after dose 1 (too soon as well), then A four weeks after dose 1
 TOO_SOON = doses((60, "A"), (74, "T"), (88, "A"))
+# T a month after dose 1 (its interval holds), then A three days after T
+ON_TIME = doses((60, "A"), (92, "T"), (95, "A"))
 
 
 def test_an_inadvertent_dose_is_not_allowable_whatever_its_timing():
@@ -75,6 +77,12 @@ def test_an_inadvertent_dose_sets_no_interval_clock():
     assert verdicts(TOO_SOON) == [(True, None), (False, "not_allowable"), (True, None)]
     # merely not allowed, it failed for its timing first, so it was the next dose's anchor
     assert verdicts(TOO_SOON, NOT_ALLOWED) == [(True, None), (False, "too_soon"), (False, "too_soon")]
+
+
+def test_unlike_a_product_not_allowed_an_inadvertent_one_given_on_time_is_no_anchor():
+    # CDSi measures from the previous dose evaluated Valid or Not Valid, not an inadvertent one
+    assert verdicts(ON_TIME) == [(True, None), (False, "not_allowable"), (True, None)]
+    assert verdicts(ON_TIME, NOT_ALLOWED) == [(True, None), (False, "not_allowable"), (False, "too_soon")]
 
 
 def test_an_inadvertent_dose_1_too_young_is_not_allowable():
@@ -96,11 +104,12 @@ def test_what_the_student_needs_leaves_the_inadvertent_product_out():
 
 @pytest.mark.parametrize("history", [
     TOO_SOON,  # the fast path: the failure is not a timing failure
+    ON_TIME,  # only the product fails: no anchor if inadvertent, the anchor if merely not allowed
     doses((20, "T"), (50, "A"), (90, "A"), (200, "A")),  # in the prefix of dose 1
     doses((60, "A"), (74, "T"), (80, "T"), (88, "A"), (200, "A")),  # two failures: the exact walk
     doses((60, "A"), (74, "A"), (80, "T"), (102, "A")),  # a timing failure, then an inadvertent dose
     doses((60, "A"), (90, "A"), (200, "T")),  # dose 3 has no inadvertent line: T is valid there
-], ids=["too-soon", "prefix", "exact-walk", "after-a-timing-failure", "allowed-later"])
+], ids=["too-soon", "on-time", "prefix", "exact-walk", "after-a-timing-failure", "allowed-later"])
 @pytest.mark.parametrize("ruleset", [RULESET, NOT_ALLOWED], ids=["inadvertent", "not-allowed"])
 def test_both_engines_agree(ruleset, history):
     assert_agree(ruleset, [STUDENT], history, [], AS_OF)

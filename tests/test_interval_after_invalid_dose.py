@@ -72,10 +72,14 @@ def test_a_dose_too_young_is_the_anchor_too():
     assert verdicts(history) == [(True, None), (True, None), (False, "too_young"), (False, "too_soon")]
 
 
-def test_a_dose_of_a_product_not_allowed_is_passed_over():
-    # dose 2 of product B, which dose 2 does not allow: the next, 3 days later, counts from dose 1
-    history = doses((60, "A"), (92, "B"), (95, "A"))
-    assert verdicts(history) == [(True, None), (False, "not_allowable"), (True, None)]
+def test_a_dose_of_a_product_not_allowed_is_the_anchor():
+    # dose 2 of product B, which dose 2 does not allow: CDSi counts from the previous dose evaluated
+    # Not Valid, so the next, 3 days later, is too soon (and the anchor of the one after it)
+    history = doses((60, "A"), (92, "B"), (95, "A"), (95 + 28, "A"))
+    assert verdicts(history) == [(True, None), (False, "not_allowable"), (False, "too_soon"), (True, None)]
+    walk = evaluate_student(RULESET, STUDENT, history, [], AS_OF).groups[0].walk
+    assert walk.chosen.verdicts[2].words.startswith(
+        f"given too soon: 3 days after the previous dose (not valid) ({days(92).isoformat()})")
 
 
 def test_a_dose_1_without_an_interval_counts_nothing_from_an_earlier_invalid_dose():
@@ -88,18 +92,20 @@ def test_a_dose_1_without_an_interval_counts_nothing_from_an_earlier_invalid_dos
 @pytest.mark.parametrize("history", [
     doses((60, "A"), (74, "A"), (95, "A")),  # fast path: the failure's anchor, then a second failure
     doses((60, "A"), (74, "A"), (102, "A"), (131, "A")),  # the repeat, then dose 3
-    doses((60, "A"), (92, "B"), (95, "A"), (190, "A")),  # not allowed: passed over
+    doses((60, "A"), (92, "B"), (95, "A"), (190, "A")),  # not allowed: the next one's anchor
     doses((45, "A"), (80, "A"), (171, "A"), (185, "A")),  # too young, then too soon: last dose
     doses((60, "A"), (74, "A"), (80, "A"), (100, "A"), (200, "A")),  # failures in a row: the exact walk
-    doses((60, "A"), (74, "A"), (104, "B"), (110, "A"), (200, "A")),  # timing, then product: the first anchors
+    doses((60, "A"), (74, "A"), (104, "B"), (110, "A"), (200, "A")),  # timing, then product: each anchors
 ], ids=["too-soon-twice", "repeat", "not-allowed", "too-young", "exact-walk", "exact-walk-product"])
 def test_both_engines_agree(history):
     assert_agree(RULESET, [STUDENT], history, [], AS_OF)
 
 
-def test_a_dose_not_allowed_after_one_too_soon_leaves_that_one_the_anchor():
+def test_a_dose_not_allowed_after_one_too_soon_is_the_next_anchor():
+    # B is 30 days after the dose too soon (the interval holds) but not allowed: the dose 6 days after
+    # it counts from it
     history = doses((60, "A"), (74, "A"), (104, "B"), (110, "A"), (200, "A"))
-    assert verdicts(history) == [(True, None), (False, "too_soon"), (False, "not_allowable"), (True, None),
+    assert verdicts(history) == [(True, None), (False, "too_soon"), (False, "not_allowable"), (False, "too_soon"),
                                  (True, None)]
 
 

@@ -102,11 +102,11 @@ def test_the_anchor_moves_to_the_latest_dose_failing_for_its_timing():
     assert verdicts(history) == [(False, "too_young"), (False, "too_soon"), (False, "too_soon")]
 
 
-def test_a_dose_of_a_product_not_allowed_is_no_anchor():
-    # too young (the anchor), then B, which dose 1 does not allow, then dose 1 three days after B:
-    # counted from the first, 70 days before
+def test_a_dose_of_a_product_not_allowed_is_an_anchor_too():
+    # too young, then B, old enough and 67 days later but not allowed as dose 1 (evaluated Not Valid,
+    # so CDSi's reference dose), then dose 1 three days after B: too soon after B
     history = doses((YEAR - 70, "A"), (YEAR - 3, "B"), (YEAR, "A"))
-    assert verdicts(history) == [(False, "too_young"), (False, "not_allowable"), (True, None)]
+    assert verdicts(history) == [(False, "too_young"), (False, "not_allowable"), (False, "too_soon")]
 
 
 def test_a_dose_of_a_product_not_allowed_given_too_soon_is_an_anchor():
@@ -145,7 +145,7 @@ def test_what_the_student_still_needs_counts_from_the_invalid_dose():
     doses((YEAR - 31, "A"), (YEAR - 10, "A"), (YEAR - 10 + 52, "A"), (YEAR + 200, "A")),  # prefix of two
     doses((YEAR - 60, "A"), (YEAR, "A"), (YEAR + 20, "A"), (YEAR + 80, "A")),  # dose 1 after the prefix
     doses((YEAR - 42, "A"), (YEAR - 20, "A"), (YEAR + 1, "A")),  # every dose in the prefix
-    doses((YEAR - 70, "A"), (YEAR - 3, "B"), (YEAR, "A")),  # not allowed in the prefix: the exact walk
+    doses((YEAR - 70, "A"), (YEAR - 3, "B"), (YEAR, "A")),  # not allowed in the prefix: an anchor too
     doses((YEAR - 30, "A"), (YEAR - 3, "B"), (YEAR, "A"), (YEAR + 60, "A")),
     doses((YEAR + 5, "A"), (YEAR + 20, "A")),  # no prefix: the first tree
 ], ids=["prefix", "after-prefix", "all-prefix", "product-in-prefix", "product-too-soon", "no-prefix"])

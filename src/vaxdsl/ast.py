@@ -412,7 +412,7 @@ class Allow:
 class Inadvertent:
     """``inadvertent Tdap, Td_adult``: products never valid as this dose (CDSi's inadvertent vaccines, such
     as Tdap for an infant's DTaP dose). Judged before the dose's interval and age, so such a dose is
-    ``not_allowable`` whatever its timing, and, like any dose not allowable, it sets no interval's clock."""
+    ``not_allowable`` whatever its timing, and it sets no interval's clock (CDSi's reference dose date)."""
 
     products: tuple[str, ...]
     span: Span = _span()
@@ -697,10 +697,25 @@ EXEMPTION_KINDS = ("medical", "conscientious", "lab_immunity", "disease_history"
 INVALID_REASONS = (
     "too_young", "too_soon", "live_virus_conflict", "not_allowable", "too_old", "extraneous",
 )
+# The walk's name for step 1's failure, an inadvertent vaccine (docs/semantics.md): reported as
+# ``not_allowable``, the reason CDSi's "Inadvertent Vaccine" maps to, but unlike a product step 6 does
+# not allow, such a dose is no anchor.
+INADVERTENT = "inadvertent"
 # A dose not valid for one of these is passed over as the anchor of the next dose's interval from the
-# previous dose: it is the wrong product, or past the series. Any other reason (its timing, a reject)
-# leaves it the anchor, as CDSi's "immediate previous dose administered" (docs/semantics.md, step 2).
-NOT_ANCHORING_REASONS = ("not_allowable", "too_old", "extraneous")
+# previous dose: an inadvertent vaccine, or a dose past the series or its ages (CDSi's "Extraneous").
+# Any other reason (its timing, its product, a reject) leaves it the anchor: CDSi counts from "the most
+# immediate previous vaccine dose administered" evaluated Valid or Not Valid, not inadvertent
+# (docs/semantics.md, step 2).
+NOT_ANCHORING_REASONS = (INADVERTENT, "too_old", "extraneous")
+
+
+def reported_reason(reason: str) -> str:
+    """The reason a dose is reported with: one of INVALID_REASONS (or a ``reject``'s own).
+
+    >>> reported_reason(INADVERTENT), reported_reason("too_soon")
+    ('not_allowable', 'too_soon')
+    """
+    return "not_allowable" if reason == INADVERTENT else reason
 
 
 def cvx_key(code: str) -> int:

@@ -110,12 +110,13 @@ def _check_dose(ctx: Context, dose: ast.SeriesDose, rejecting: bool) -> None:
     for interval in dose.intervals:
         start = interval.start
         if start is None:
-            if dose.number == 1 and not dose.min_ages and not rejecting:
-                # it counts from an earlier dose that failed dose 1 for its timing: only a minimum
-                # age (or a reject) can make one fail so
+            if dose.number == 1 and not dose.min_ages and not dose.allows and not rejecting:
+                # it counts from an earlier dose that failed dose 1 and is still an anchor: only a
+                # minimum age, an allow line (or a reject) can make one fail so
                 ctx.warning(interval.span, "W209", "a minimum interval on dose 1 never applies: it counts "
-                                                   "from an earlier dose too young for dose 1, and dose 1 "
-                                                   "has no minimum age")
+                                                   "from an earlier dose too young for dose 1 or of a product "
+                                                   "it does not allow, and dose 1 has no minimum age and no "
+                                                   "allow line")
         elif start.kind == "nth" and not 1 <= start.number < dose.number:
             ctx.error(start.span, "E223", f"'from dose {start.number}' in dose {dose.number}: "
                                           f"an interval counts from an earlier dose (1..{dose.number - 1})"

@@ -239,7 +239,7 @@ class CompiledQuery(FastPath, ExactWalk):
             + "".join(f", o_{g}, n_{g}" for g in range(1, len(self.vaccines) + 1)) + ") WITHOUT ROWID",
         ]
         out.append("INSERT INTO vx_reason VALUES " + ", ".join(
-            f"({i}, {lit(name)})" for i, name in enumerate(self.reasons.names, start=1)))
+            f"({i}, {lit(name)})" for i, name in enumerate(self.reasons.reported, start=1)))
         bits = self.grades.bits
         if bits:
             out.append("INSERT INTO vx_grade VALUES " + ", ".join(f"({lit(c)}, {b})" for c, b in bits.items()))

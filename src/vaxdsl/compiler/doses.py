@@ -157,15 +157,15 @@ class FastDoses:
     def _judged_after(self, u: int, n: int, checks) -> Judged:
         """:meth:`_judged`, and when n >= 1 the dose before it: the walk's failure j, judged against the
         same target (so also with n valid doses before it) - the anchor of an interval from the
-        previous dose if it failed for its timing (docs/semantics.md, step 2). With n = 0 the dose is in
-        the prefix or just after it, and when an interval can count from a dose failing series dose 1
-        (``checks.anchored``), every prefix dose did so for its timing (:func:`.series.prefix_sql`)."""
+        previous dose if it failed as one (docs/semantics.md, step 2). With n = 0 the dose is in the
+        prefix or just after it, and when an interval can count from a dose failing series dose 1
+        (``checks.anchored``), every prefix dose failed as an anchor (:func:`.series.prefix_sql`)."""
         judged = self._judged(u, n)
         before = self._judged(u, n, f"({POSITION} - 1)")
         if n < 1:
             return attrs.evolve(judged, retried=(f"({POSITION} >= 2)", before.date)) if checks.anchored else judged
         _, j, _, a = fast_parts(f"f.wk_{u}", self.q.R)
-        retry = all_of([f"{j} >= 1", f"{POSITION} = {a} + {j} + 1", checks.timing(n + 1, before)])
+        retry = all_of([f"{j} >= 1", f"{POSITION} = {a} + {j} + 1", checks.fails_as_anchor(n + 1, before)])
         return attrs.evolve(judged, retried=(retry, before.date))
 
     def _judged(self, u: int, n: int, position: str = POSITION) -> Judged:

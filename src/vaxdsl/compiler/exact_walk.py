@@ -73,8 +73,8 @@ class ExactWalk:
             + ("" if (never := self._never_chosen(w, DateExpr(text="birth"))) == "0" else f" AND NOT {never}")
             for w in walks)
         counters = list(self._counters.items())
-        # pa: the day of the latest dose since the last valid one not valid for its timing or a reject
-        # (0: none), the anchor of an interval from the previous dose (docs/semantics.md, step 2)
+        # pa: the day of the latest dose since the last valid one not valid but still an anchor (0: none),
+        # what an interval from the previous dose counts from (docs/semantics.md, step 2)
         not_anchoring = ", ".join(str(self.reasons.code(r)) for r in ast.NOT_ANCHORING_REASONS)
         q_columns = "".join(f", {name}" for _, name in counters)
         q_start = ", 0" * len(counters)

@@ -44,7 +44,8 @@ walk is at target t + 1 on dose i and tests that target's lines with the same st
 does, until one target's lines do not hold: the assumption of ``(i, F, s')``, whose first test is
 the failure test of that target. Otherwise steps 1-4 and 6 run against target t with anchors valid
 doses of the assumption - or, for an interval from the previous dose at the first dose after the
-failure F = {i - 1}, dose i - 1 itself when it failed for its timing: the segment after a failure
+failure F = {i - 1}, dose i - 1 itself when it failed for a reason that keeps it an anchor (its
+interval, age or product: :meth:`SeriesChecks.fails_as_anchor`): the segment after a failure
 carries that test (``retry``) to its first dose, chains there included; every later dose of it
 follows a valid one. These are the fast path's tests. A failure leaves n and t, and the walk reaches
 dose i + 1 with the assumption of ``(i + 1, F + {i}, s)``; a pass makes dose i valid dose n + 1 with
@@ -67,8 +68,8 @@ and the tree runs on chunks a + 1, a + 2, ... (decoded from the string at the of
 conditions counting the doses before a dose look back into the prefix). All doses failing is n = 0.
 The one thing a prefix leaves behind is an anchor, when an interval from the previous dose applies
 with nothing valid (CDSi's dose 1 of a catch-up series: :attr:`SeriesChecks.anchored`): then the
-prefix stops (open) at a dose that failed for another reason than its timing, so dose a is the
-anchor of dose a + 1, which the tree after the prefix is told (``after_prefix``).
+prefix stops (open) at a dose passed over as an anchor (an inadvertent vaccine, one too old), so
+dose a is the anchor of dose a + 1, which the tree after the prefix is told (``after_prefix``).
 
 The tree of segments is cut short: a second failure settles the walk only when it is the last dose
 (n stays, target t <= S: incomplete), and chains that do not start certain are followed at most
@@ -82,8 +83,8 @@ position that can precede a valid dose, since a second failure is the last dose)
 dose k is chunk ``a + k + (1 <= j <= k)``.
 
 **Exact walk**: a ``WITH RECURSIVE`` over the chunk positions of each (student, virtual walk) that
-keeps n, t, the string ``vs`` of valid chunks so far, the day ``pa`` of a later dose not valid for
-its timing (0: none; the anchor of an interval from the previous dose), and a running counter per
+keeps n, t, the string ``vs`` of valid chunks so far, the day ``pa`` of a later dose not valid but
+still an anchor (0: none; the anchor of an interval from the previous dose), and a running counter per
 filtered ``QTY doses`` test of a skip condition, alternating a judging row (phase 0 -> 1: t moved
 past the targets whose skip lines hold, then the reason against target t, written once) and an
 applying row (phase 1 -> 0: count and append a valid dose, t + 1, pa, counters). The chosen walk's ``n`` and ``vs`` are
@@ -125,21 +126,24 @@ def group_limit(vaccine: ast.Vaccine) -> int | None:
 
 
 class Reasons:
-    """Reason codes: 0 is valid; the rest index :attr:`names`."""
+    """Reason codes: 0 is valid; the rest index :attr:`names`, the walk's reasons (``ast.INADVERTENT``
+    among them: its own code, since it decides the anchor, :attr:`reported` as ``not_allowable``)."""
 
     def __init__(self, ruleset: ast.Ruleset):
-        names = list(ast.INVALID_REASONS)
+        names = [*ast.INVALID_REASONS, ast.INADVERTENT]
         for vaccine in ruleset.vaccines:
             for reject in vaccine.rejects:
                 if reject.reason not in names:
                     names.append(reject.reason)
         self.names = tuple(names)
+        self.reported = tuple(ast.reported_reason(name) for name in names)
 
     def code(self, name: str) -> int:
         return self.names.index(name) + 1
 
     def name(self, code: int | None) -> str | None:
-        return None if not code else self.names[code - 1]
+        """The reason a code is reported as."""
+        return None if not code else self.reported[code - 1]
 
 
 class SeriesChecks:
@@ -163,7 +167,7 @@ class SeriesChecks:
     def _anchored_before_valid(self) -> bool:
         """Can an interval from the previous dose apply before any dose is valid (a target the walk
         reaches with n = 0: dose 1, and the next while the one before has skip lines)? Then a dose
-        failing such a target for its timing is the next one's anchor even with nothing valid, and the
+        failing such a target for its timing or product is the next one's anchor even with nothing valid, and the
         fast path follows it (:func:`prefix_sql`)."""
         t = 1
         while (target := self.target(t)) is not None:
@@ -190,7 +194,7 @@ class SeriesChecks:
 
     def anchors(self, interval: ast.MinInterval, judged: Judged) -> list[tuple[str, DateExpr]]:
         """(exists, date) of the doses an interval may count from: the valid dose it names and, for
-        the previous dose, a later dose not valid for its timing (``judged.retried``; with no valid
+        the previous dose, a later dose not valid but an anchor (``judged.retried``; with no valid
         dose yet, it alone). The later one is the anchor when it exists; since it is later, a dose too
         soon after the valid one is too soon after it too, so "too soon after either" is the test."""
         start = interval.start
@@ -207,27 +211,29 @@ class SeriesChecks:
             found.append(judged.retried)
         return found
 
-    def timing(self, number: int, dose: Judged, anchoring: bool = True) -> str:
-        """SQL 0/1: the first step the dose fails against series dose ``number`` is its interval or age
-        (then it is the anchor of the next dose's interval from the previous dose, not being valid for
-        its timing); with ``anchoring=False``, it fails for another reason (its product, a maximum age:
-        read where it is known not to fail first for its timing)."""
-        failures = self.failures(number, dose, with_rejects=False)
-        if not anchoring:
-            return any_of([cond for reason, cond in failures if reason in ast.NOT_ANCHORING_REASONS])
-        # the first failing step gives the reason: a timing step counts only when no step not anchoring
-        # failed before it (an inadvertent product, tested first, given too soon is not a timing failure)
-        runs: list[tuple[list[str], list[str]]] = []  # (the steps not anchoring before, timing steps)
+    def fails_as_anchor(self, number: int, dose: Judged) -> str:
+        """SQL 0/1: the first step the dose fails against series dose ``number`` keeps it the anchor of
+        the next dose's interval from the previous dose: its interval, age or product (any reason but
+        ``ast.NOT_ANCHORING_REASONS``; rejects aside, as everywhere on the fast path)."""
+        # the first failing step gives the reason: an anchoring step counts only when no step passed
+        # over failed before it (an inadvertent product, tested first, given too soon is no anchor)
+        runs: list[tuple[list[str], list[str]]] = []  # (the steps passed over before, anchoring steps)
         earlier: list[str] = []
-        for reason, cond in failures:
+        for reason, cond in self.failures(number, dose, with_rejects=False):
             if reason in ast.NOT_ANCHORING_REASONS:
                 earlier.append(cond)
             elif runs and len(runs[-1][0]) == len(earlier):
                 runs[-1][1].append(cond)
             else:
                 runs.append((list(earlier), [cond]))
-        return any_of([all_of([not_(any_of(before)), any_of(timed)]) if before else any_of(timed)
-                       for before, timed in runs])
+        return any_of([all_of([not_(any_of(before)), any_of(anchoring)]) if before else any_of(anchoring)
+                       for before, anchoring in runs])
+
+    def fails_passed_over(self, number: int, dose: Judged) -> str:
+        """SQL 0/1: a step that leaves the dose no anchor fails (an inadvertent product, a maximum age),
+        read where the dose is known not to fail first for an anchoring reason."""
+        return any_of([cond for reason, cond in self.failures(number, dose, with_rejects=False)
+                       if reason in ast.NOT_ANCHORING_REASONS])
 
     def _inadvertent(self, number: int, dose: Judged) -> str | None:
         """SQL 0/1: the dose's product is one target ``number`` lists as ``inadvertent`` (None: none is)."""
@@ -241,7 +247,7 @@ class SeriesChecks:
         if target is None:
             return [("extraneous", "1")]
         inadvertent = self._inadvertent(number, dose)
-        out = [] if inadvertent is None else [("not_allowable", inadvertent)]
+        out = [] if inadvertent is None else [(ast.INADVERTENT, inadvertent)]
         given = dose.date.jd_sql()
         soon = []
         for interval in target.intervals:
@@ -325,8 +331,8 @@ def prefix_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged], 
     run past position ``last`` (decoded chunks), where the fast path stops looking.
 
     When an interval from the previous dose applies with nothing valid (``checks.anchored``), each
-    prefix dose is the next one's anchor as long as it failed for its timing; one that failed for
-    another reason (its product, a maximum age) leaves the anchor further back: -1 too, the exact walk
+    prefix dose is the next one's anchor as long as it failed for its timing or product; one passed
+    over (an inadvertent vaccine, one too old) leaves the anchor further back: -1 too, the exact walk
     decides. So the dose after the prefix counts such an interval from dose a (``retried`` of the
     tree after it)."""
     if checks.limit == 0:
@@ -342,7 +348,7 @@ def prefix_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged], 
         if event == "1":
             break
         if checks.anchored:
-            other = not_(checks.timing(1, judged))
+            other = not_(checks.fails_as_anchor(1, judged))
             if other != "0":
                 arms.append(f"WHEN {all_of([f'{c} >= {i}', other])} THEN -1")
     if arms and arms[0] == f"WHEN {c} >= 1 THEN 0":
@@ -359,7 +365,7 @@ def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged
     ``n + R*j + R^2*complete`` (``opened`` when it leaves the walk open; module docstring).
     ``judged_at(i, F)`` is dose chunk i with the chunks before it valid except F; ``c`` the number of
     doses. ``after_prefix``: the walk starts after a prefix (:func:`prefix_sql`), so ``judged_at(0, ())``,
-    the last prefix dose, failed for its timing: the first dose's anchor when ``checks.anchored``.
+    the last prefix dose, failed as an anchor: the first dose's anchor when ``checks.anchored``.
 
     Each segment is one searched CASE whose arms are its doses' events in the walk's order, so the
     first that holds is the walk's next event and its THEN the rest of the walk. A **chain** of skips
@@ -381,7 +387,7 @@ def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged
 
     def judged(i: int, F: tuple, floors: tuple, retry: str) -> Judged:
         judged = attrs.evolve(judged_at(i, F), floors=floors)
-        if retry == "1":  # dose i - 1 failed for its timing: the anchor of an interval from the previous dose
+        if retry == "1":  # dose i - 1 failed as an anchor: an interval from the previous dose counts from it
             judged = attrs.evolve(judged, retried=("1", judged_at(i - 1, ()).date))
         return judged
 
@@ -391,8 +397,11 @@ def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged
             memo[key] = checks.fails(t, judged(i, F, floors, retry))
         return memo[key]
 
-    def timing(t: int, i: int, floors: tuple, retry: str, anchoring: bool = True) -> str:
-        return checks.timing(t, judged(i, (), floors, retry), anchoring)
+    def fails_as_anchor(t: int, i: int, floors: tuple, retry: str) -> str:
+        return checks.fails_as_anchor(t, judged(i, (), floors, retry))
+
+    def fails_passed_over(t: int, i: int, floors: tuple, retry: str) -> str:
+        return checks.fails_passed_over(t, judged(i, (), floors, retry))
 
     def settle(F: tuple, s: int) -> str:
         imax = S - s + len(F)
@@ -425,7 +434,7 @@ def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged
         return f"(CASE {' '.join(arms)} END)"
 
     def segment(p: int, F: tuple, s: int, used: int, floors: tuple, checked: bool = False, retry: str = "0") -> str:
-        """``retry``: "1" when dose p - 1 failed for its timing (then dose p's interval from the
+        """``retry``: "1" when dose p - 1 failed as an anchor (then dose p's interval from the
         previous dose counts from it), else "0"."""
         imax = S - s + len(F)
         arms = []
@@ -445,19 +454,19 @@ def fast_tree_sql(checks: SeriesChecks, judged_at: Callable[[int, tuple], Judged
                     after = f"(CASE WHEN {c} > {i} THEN {opened} ELSE {i - 1 - len(F) + R * F[0]} END)"
                     arms.append(f"WHEN {all_of([f'{c} >= {i}', failed])} THEN {after}")
                 else:
-                    # a failure for its timing makes dose i the next one's anchor: its own arm, so the
-                    # test is not nested into the rest (SQLite's parser has a fixed stack)
+                    # a failure that keeps dose i an anchor makes it the next one's: its own arm, so
+                    # the test is not nested into the rest (SQLite's parser has a fixed stack)
                     # (with nothing valid yet, n = 0 at dose 1, an anchor counts only when anchored)
-                    timed = timing(t, i, floors, here) if i >= 2 or checks.anchored else "0"
+                    anchor = fails_as_anchor(t, i, floors, here) if i >= 2 or checks.anchored else "0"
                     rest = failed
-                    if timed not in ("0", failed):
-                        arms.append(f"WHEN {all_of([f'{c} >= {i}', timed])} THEN "
+                    if anchor not in ("0", failed):
+                        arms.append(f"WHEN {all_of([f'{c} >= {i}', anchor])} THEN "
                                     f"{segment(i + 1, (i,), s, used, floors, retry='1')}")
-                        # past that arm the dose is not failing for its timing: test only the other
-                        # reasons, not the timing tests a second time (they are most of the cost)
-                        rest = timing(t, i, floors, here, anchoring=False)
+                        # past that arm the dose is no anchor: test only the steps passed over, not the
+                        # timing tests a second time (they are most of the cost)
+                        rest = fails_passed_over(t, i, floors, here)
                     if rest != "0":
-                        after = segment(i + 1, (i,), s, used, floors, retry="1" if timed == failed else "0")
+                        after = segment(i + 1, (i,), s, used, floors, retry="1" if anchor == failed else "0")
                         arms.append(f"WHEN {all_of([f'{c} >= {i}', rest])} THEN {after}")
                 if failed == "1":
                     break

@@ -53,8 +53,8 @@ class Judged:
     before: Callable
     before_all: int | str
     floors: tuple = ()  # (months, days) ages the dose is known to be given at or after (fast path)
-    # (SQL 0/1, date) of a dose since the last valid one that was not valid for its timing or a reject:
-    # an interval from the previous dose counts from it when the SQL holds (docs/semantics.md, step 2)
+    # (SQL 0/1, date) of a dose since the last valid one, not valid but still an anchor: an interval
+    # from the previous dose counts from it when the SQL holds (docs/semantics.md, step 2)
     retried: tuple[str, DateExpr] | None = None
 
     def at_least(self, duration) -> bool:

@@ -82,8 +82,8 @@ def _antigens_need(vaccine: ast.Vaccine, walk, birth: date, as_of: date, product
 
 def series_need(vaccine_id: str, series: ast.Series, number: int, valid_dates: list[date], birth: date,
                 as_of: date, product_names: dict[str, str] | None = None, retried: date | None = None) -> Need:
-    """Dose ``number`` of ``series``, after the valid doses on ``valid_dates`` (and a dose since not
-    valid for its timing, on ``retried``: :func:`.series.anchor_of`)."""
+    """Dose ``number`` of ``series``, after the valid doses on ``valid_dates`` (and a dose since, not
+    valid but still an anchor, on ``retried``: :func:`.series.anchor_of`)."""
     target = series_target(series, number)
     if target is None:
         return Need(vaccine_id, None, None,

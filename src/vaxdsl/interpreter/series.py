@@ -26,7 +26,7 @@ from .wording import product_list
 
 @attrs.frozen
 class Failure:
-    reason: str  # one of ast.INVALID_REASONS
+    reason: str  # one of ast.INVALID_REASONS, or ast.INADVERTENT (reported as not_allowable)
     words: str  # "given before the minimum age of 12 months - 4 days (at 11 months 20 days)"
 
 
@@ -122,9 +122,10 @@ class Anchor:
 
 def anchor_of(interval: ast.MinInterval, valid_dates: list[date], retried: date | None = None) -> Anchor | None:
     """The dose an interval counts from, or None when it does not exist yet. ``retried`` is the latest
-    dose after the last valid one (or before the first) that was not valid for its timing or a reject:
-    an interval from the previous dose counts from it, even before any dose is valid (CDSi's dose 1 of
-    a catch-up series, measured from an earlier dose that series did not count)."""
+    dose after the last valid one (or before the first) that was not valid for a reason that keeps it
+    an anchor (not ``ast.NOT_ANCHORING_REASONS``): an interval from the previous dose counts from it,
+    even before any dose is valid (CDSi's dose 1 of a catch-up series, measured from an earlier dose
+    that series did not count)."""
     if interval.start is None or interval.start.kind == "last":
         number = len(valid_dates)
         if retried is not None:
@@ -188,7 +189,7 @@ def inadvertent_failure(target: ast.SeriesDose | None, product: ast.Product) -> 
     dose, whatever its timing."""
     if target is None or product.id not in target.inadvertent:
         return None
-    return Failure("not_allowable", f"{product.id} cannot count as dose {target.number}: it is not a vaccine "
+    return Failure(ast.INADVERTENT, f"{product.id} cannot count as dose {target.number}: it is not a vaccine "
                                     f"for that dose (an inadvertent vaccine), whatever its timing")
 
 
@@ -287,7 +288,7 @@ def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: 
     verdicts: list[Verdict] = []
     skipped: list[SkippedDose] = []
     valid_dates: list[date] = []
-    retried: date | None = None  # the latest dose since the last valid one not valid for its timing
+    retried: date | None = None  # the latest dose since the last valid one that is an anchor (anchor_of)
     target = 1
     for known in doses:
         given = known.dose.date
@@ -314,8 +315,8 @@ def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: 
         else:
             if failure.reason not in ast.NOT_ANCHORING_REASONS:
                 retried = given
-            verdicts.append(Verdict(known, False, failure.reason, None, judged.number if judged else None,
-                                    failure.words))
+            verdicts.append(Verdict(known, False, ast.reported_reason(failure.reason), None,
+                                    judged.number if judged else None, failure.words))
     first_valid = next((v.known.dose.date for v in verdicts if v.valid), None)
     start_day = first_valid or as_of
     candidate = start_window_holds(series, birth, start_day)
