@@ -167,8 +167,8 @@ class SeriesChecks:
     def _anchored_before_valid(self) -> bool:
         """Can an interval from the previous dose apply before any dose is valid (a target the walk
         reaches with n = 0: dose 1, and the next while the one before has skip lines)? Then a dose
-        failing such a target for its timing or product is the next one's anchor even with nothing valid, and the
-        fast path follows it (:func:`prefix_sql`)."""
+        failing such a target for its timing or product is the next one's anchor even with nothing
+        valid, and the fast path follows it (:func:`prefix_sql`)."""
         t = 1
         while (target := self.target(t)) is not None:
             if any(interval.start is None or interval.start.kind == "last" for interval in target.intervals):
