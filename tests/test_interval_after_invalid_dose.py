@@ -117,10 +117,11 @@ def test_the_exact_walk_counts_from_the_dose_before():
                                  (True, None)]
 
 
-def test_the_next_dose_is_due_a_full_interval_after_the_invalid_one():
-    history = doses((60, "A"), (74, "A"))
+@pytest.mark.parametrize("invalid", [(74, "A"), (92, "B")], ids=["too-soon", "not-allowed"])
+def test_the_next_dose_is_due_a_full_interval_after_the_invalid_one(invalid):
+    history = doses((60, "A"), invalid)
     result = evaluate_student(RULESET, STUDENT, history, [], AS_OF)
     need = next_needs(RULESET, result, STUDENT, AS_OF)["Alpha"]
     assert need.dose_number == 2
-    assert need.earliest == days(74 + 28)
+    assert need.earliest == days(invalid[0] + 28)
     assert "after the previous dose (not valid)" in need.words
