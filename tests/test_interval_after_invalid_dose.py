@@ -1,4 +1,4 @@
-"""An interval from the previous dose counts from a dose that was not valid for its timing
+"""An interval from the previous dose counts from a dose that was not valid for its timing or product
 (docs/semantics.md, "Dose validity", step 2; CDSi's "immediate previous dose administered"): the
 reference interpreter, both SQL paths (the fast path and the exact walk), the dose listing, and what
 the student still needs."""

@@ -1,7 +1,7 @@
 """An interval from the previous dose on a target reached before any dose is valid (series dose 1, or
-a later one after skips) counts from an earlier dose not valid for its timing, as CDSi's catch-up
-series have it: Hib's start-at-7/12/15-months series and PCV's start-at-12/24-months series give dose 1
-a minimum interval from the previous dose given, one those series do not count (docs/semantics.md,
+a later one after skips) counts from an earlier dose not valid for its timing or product, as CDSi's
+catch-up series have it: Hib's start-at-7/12/15-months series and PCV's start-at-12/24-months series
+give dose 1 a minimum interval from the previous dose given, one those series do not count (docs/semantics.md,
 "Dose validity", step 2). Both engines, the SQL fast path (its prefix), the dose listing, the
 explanation, and what the student still needs."""
 
