@@ -222,7 +222,8 @@ def series(vocab: Vocabulary = DEFAULT) -> st.SearchStrategy[ast.Series]:
                      st.lists(interval, max_size=2).map(tuple), st.lists(allow, max_size=2).map(tuple),
                      st.lists(skip, max_size=2).map(tuple), st.booleans(),
                      st.lists(inadvertent, max_size=1).map(tuple))
-    reject = st.builds(ast.Reject, vocab.reasons, calls(vocab, in_series=True))
+    reject = st.one_of(st.builds(ast.Reject, vocab.reasons, calls(vocab, in_series=True)),
+                       st.builds(ast.RejectAfterNotValid, vocab.reasons, durations()))
     return st.builds(ast.Series, st.lists(dose, max_size=4).map(tuple), st.lists(reject, max_size=2).map(tuple),
                      st.just("") | texts(), st.none() | durations(), st.none() | durations(),
                      st.lists(vocab.products, max_size=2).map(tuple))

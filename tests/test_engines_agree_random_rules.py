@@ -106,7 +106,15 @@ def random_series(draw, name: str, first: bool) -> ast.Series:
     doses = tuple(draw(series_doses(number, number == count)) for number in range(1, count + 1))
     durations = strategies.durations(2)
     only_with = () if first else tuple(draw(st.lists(VOCABULARY.products, max_size=1)))
-    return ast.Series(doses, (), name, draw(st.none() | durations), draw(st.none() | durations), only_with)
+    # a reject that reads the walk itself (predicate rejects: test_engines_agree_random_predicates)
+    after_not_valid = st.builds(ast.RejectAfterNotValid, st.sampled_from(["live_virus_conflict", "too_soon"]),
+                                strategies.durations(2) | st.sampled_from([28, 30]).map(_days))
+    rejects = tuple(draw(st.lists(after_not_valid, max_size=1)))
+    return ast.Series(doses, rejects, name, draw(st.none() | durations), draw(st.none() | durations), only_with)
+
+
+def _days(count: int) -> ast.Duration:
+    return ast.Duration((ast.DurationPart(1, count, "days"),))
 
 
 def _with(base, group: str, **changes):

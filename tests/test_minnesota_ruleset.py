@@ -590,12 +590,26 @@ def test_every_standard_series_in_cdsis_order_of_preference(groups, group_id):
         assert names == [name for *_, name in standard], group_id
 
 
-def test_live_vaccines_are_spaced_by_a_predicate(groups, state):
+def test_live_vaccines_are_spaced_by_a_predicate_and_after_a_dose_not_valid(groups, state):
+    """Each MMR antigen's and varicella series rejects a live-virus conflict by a predicate, and a dose
+    within CDSi's conflictEndInterval after a dose not valid (between two MMR or two varicella doses,
+    where the conflict after a valid dose, minConflictEndInterval, is the series' own interval)."""
+    ends = {}
+    for conflict in _xml("ScheduleSupportingData.xml").find("liveVirusConflicts"):
+        previous, current = conflict.find("previous").findtext("cvx"), conflict.find("current").findtext("cvx")
+        if previous == current:
+            ends[previous] = (cdsi_duration(conflict.findtext("minConflictEndInterval")),
+                              cdsi_duration(conflict.findtext("conflictEndInterval")))
+    assert ends["03"] == ends["21"] == (((1, 24, "days"),), ((1, 28, "days"),))
     names = {clause.name for clause in state.predicates}
     for group_id in ("MMR", "Varicella"):
         for series in groups[group_id].all_series:  # each MMR antigen's series too
-            assert [r.reason for r in series.rejects] == ["live_virus_conflict"], group_id
-            assert series.rejects[0].call.name in names
+            by_predicate, after_not_valid = series.rejects
+            assert by_predicate.reason == after_not_valid.reason == "live_virus_conflict", group_id
+            assert by_predicate.call.name in names
+            assert ours(after_not_valid.within) == ends["03"][1]
+            dose_2 = series.doses[1]
+            assert max(approx_days(ours(i.duration)) for i in dose_2.intervals) >= approx_days(ends["03"][0])
     assert "hepb_adolescent_two_dose" in names
 
 

@@ -473,6 +473,20 @@ class Reject:
 
 
 @attrs.frozen
+class RejectAfterNotValid:
+    """``reject live_virus_conflict within 28 days after not valid dose``: a dose given after the day
+    of a dose the same series walk found not valid, and before that day + ``within`` (CDSi's
+    conflictEndInterval, which follows a dose evaluated not valid: docs/semantics.md, step 5)."""
+
+    reason: str
+    within: Duration
+    span: Span = _span()
+
+
+SeriesReject = Union[Reject, RejectAfterNotValid]
+
+
+@attrs.frozen
 class Series:
     """``series ["name"] { [start from age A] [before age B]  [only with P, ...]  dose 1 {...} ... reject ... }``.
 
@@ -482,7 +496,7 @@ class Series:
     leaves it out for a student with no dose of those products."""
 
     doses: tuple[SeriesDose, ...]
-    rejects: tuple[Reject, ...] = ()
+    rejects: tuple[SeriesReject, ...] = ()  # in the order written: the first that holds gives the reason
     name: str = ""
     start_from: Duration | None = None
     start_before: Duration | None = None
@@ -578,9 +592,14 @@ class Vaccine:
         return bool(self.all_series)
 
     @property
-    def rejects(self) -> tuple[Reject, ...]:
+    def rejects(self) -> tuple[SeriesReject, ...]:
         """The ``reject`` lines of all its series (each series applies its own)."""
         return tuple(reject for series in self.all_series for reject in series.rejects)
+
+    @property
+    def predicate_rejects(self) -> tuple[Reject, ...]:
+        """The ``reject ... when PREDICATE(student, dose)`` lines of all its series."""
+        return tuple(reject for reject in self.rejects if isinstance(reject, Reject))
 
 
 @attrs.frozen

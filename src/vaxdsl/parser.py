@@ -387,7 +387,7 @@ class _ToAst(Transformer):
     def series(self, meta, children):
         name = next((_unquote(c) for c in children if isinstance(c, Token) and c.type == "STRING"), "")
         doses = tuple(c for c in children if isinstance(c, ast.SeriesDose))
-        rejects = tuple(c for c in children if isinstance(c, ast.Reject))
+        rejects = tuple(c for c in children if isinstance(c, (ast.Reject, ast.RejectAfterNotValid)))
         window = next((dict(c[1]) for c in children if isinstance(c, tuple) and c[0] == "start"), {})
         only_with = tuple(p for c in children if isinstance(c, tuple) and c[0] == "only" for p in c[1])
         return ast.Series(doses, rejects, name, window.get("from"), window.get("before"), only_with,
@@ -463,6 +463,9 @@ class _ToAst(Transformer):
 
     def reject(self, meta, children):
         return ast.Reject(str(children[0]), children[1], span=self._span(meta))
+
+    def reject_after_not_valid(self, meta, children):
+        return ast.RejectAfterNotValid(str(children[0]), children[1], span=self._span(meta))
 
     # ---- rules
     def rule(self, meta, children):

@@ -39,7 +39,7 @@ def predicate_calls(ruleset: ast.Ruleset) -> Iterator[ast.Call]:
     for vaccine in ruleset.vaccines:
         for condition, _rule in conditions(vaccine):
             yield from (atom for atom in atoms(condition) if isinstance(atom, ast.Call))
-        for reject in vaccine.rejects:
+        for reject in vaccine.predicate_rejects:
             yield reject.call
 
 

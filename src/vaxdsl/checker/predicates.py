@@ -34,7 +34,7 @@ def check_predicates(ctx: Context, sigs: Signatures) -> None:
                 if isinstance(atom, ast.Call):
                     roots.append(atom.name)
                     _check_call(ctx, sigs, atom, reject=False)
-        for reject in vaccine.rejects:
+        for reject in vaccine.predicate_rejects:
             roots.append(reject.call.name)
             _check_call(ctx, sigs, reject.call, reject=True)
             _check_reject_dependencies(ctx, sigs, reject)

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from .. import ast
-from ..formatter import condition_text
+from ..formatter import condition_text, duration_text
 from ..walk import atoms
 from .context import Context
 from .implication import surely_le, duration_point
@@ -43,6 +43,11 @@ def check_series(ctx: Context) -> None:
                                                  f"'from age'")
             for dose in series.doses:
                 _check_dose(ctx, dose, bool(series.rejects))
+            for reject in series.rejects:
+                if isinstance(reject, ast.RejectAfterNotValid) and surely_le(duration_point(reject.within), (0, 1)):
+                    ctx.warning(reject.within.span, "W217", f"'within {duration_text(reject.within)}' never holds: "
+                                                            f"a dose given the day after a dose not valid is already "
+                                                            f"that late")
             for dose in series.doses[:-1]:
                 if dose.recurring:
                     ctx.error(dose.span, "E237", f"dose {dose.number} is recurring but not the last dose of "

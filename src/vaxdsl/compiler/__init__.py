@@ -104,7 +104,7 @@ class CompiledQuery(FastPath, ExactWalk):
         self.antigens = Antigens(self, units)
         self.decisions: tuple[Decisions, ...] = tuple(decisions(ruleset, v) for v in self.vaccines)
         calls = list(predicate_calls(ruleset))
-        rejected = {r.call.name for v in self.vaccines for r in v.rejects}
+        rejected = {r.call.name for v in self.vaccines for r in v.predicate_rejects}
         # predicates about a group's valid doses, read off the walk in the main statement
         self.row_predicates = row_predicates(ruleset, calls, rejected, self.row)
         roots = {call.name for call in calls} - set(self.row_predicates)

@@ -36,9 +36,21 @@ class ExactWalk:
                 return 0
             return "w." + self._counters.setdefault(sql, f"q{len(self._counters)}")
 
+        not_valid = None
+        if self._after_not_valid:  # the latest not-valid day before this dose's: the walk's nv, or nv0
+            nv = f"(CASE WHEN w.nv < {day} THEN w.nv ELSE w.nv0 END)"
+            not_valid = (f"({nv} > 0)", DateExpr(jd=nv, keyer=self._keyer(nv)))
         return Judged(here[0], here[1], chunk_id("w.s", "w.i", WW, pw), "w.n" if n is None else n,
                       valid_date, lambda k: chunk_pid("w.vs", str(k), W, pw),
-                      before, "(w.i - 1)", retried=("(w.pa > 0)", DateExpr(jd="w.pa", keyer=self._keyer("w.pa"))))
+                      before, "(w.i - 1)", retried=("(w.pa > 0)", DateExpr(jd="w.pa", keyer=self._keyer("w.pa"))),
+                      not_valid=not_valid)
+
+    @property
+    def _after_not_valid(self) -> bool:
+        """Does a series reject doses after a dose not valid? Then the walk keeps the days of the
+        latest dose not valid (nv) and of the latest one on an earlier day than it (nv0)."""
+        return any(isinstance(reject, ast.RejectAfterNotValid) for w in self.walks if w.series is not None
+                   for reject in w.series.rejects)
 
     def _walk_parts(self, student: str, sources) -> tuple[str, str]:
         """(target after step 0, reason code) of the walk's current row, by virtual walk ``w.v``."""
@@ -79,6 +91,12 @@ class ExactWalk:
         q_columns = "".join(f", {name}" for _, name in counters)
         q_start = ", 0" * len(counters)
         q_step = "".join(f",\n    CASE WHEN w.ph = 1 THEN w.{name} + {test} ELSE w.{name} END" for test, name in counters)
+        if self._after_not_valid:  # nv, nv0: see _after_not_valid (days ascend along the walk)
+            day, failed = chunk_day("w.s", "w.i", WW), "w.ph = 1 AND w.r <> 0"
+            q_columns += ", nv, nv0"
+            q_start += ", 0, 0"
+            q_step += (f",\n    CASE WHEN {failed} THEN max(w.nv, {day}) ELSE w.nv END"
+                       f",\n    CASE WHEN {failed} AND {day} > w.nv THEN w.nv ELSE w.nv0 END")
         return (
             f"INSERT INTO vx_walk WITH RECURSIVE\n"
             f"src AS (\n{src}\n),\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .. import ast
 from .dates import DateExpr, compare_shift, key_of_number, months_days
 from .series import (MAX_SKIP_EVENTS, TREE_BUDGET, SeriesChecks, chunk_day, chunk_pid, choice_score, fast_parts,
                      fast_tree_sql, prefix_sql)
@@ -36,10 +37,13 @@ class FastPath:
         where used."""
         return lambda shift: key_of_number(f"CAST(strftime('%Y%m%d', {jd}{-shift:+d}) AS INTEGER)")
 
-    def _chunk(self, g: int, i: int) -> tuple[DateExpr, str]:
-        """Dose chunk i of walk unit g in the fast path: (date, group code) over the chunk as an integer
-        ``x_g_i`` (day number and group code), decoded in the first layer."""
-        x = f"x_{self._g(g)}_{i}"
+    def _chunk(self, u: int, i: int) -> tuple[DateExpr, str]:
+        """Dose chunk i of walk unit u in the fast path: (date, group code) over the chunk as an integer
+        ``x_g_i`` of its group g (day number and group code), decoded in the first layer."""
+        return self._group_chunk(self._g(u), i)
+
+    def _group_chunk(self, g: int, i: int) -> tuple[DateExpr, str]:
+        x = f"x_{g}_{i}"
         jd = self._jd_of(x)
         return DateExpr(jd=jd, keyer=self._keyer(jd)), self._pid_of(x)
 
@@ -201,9 +205,9 @@ class FastPath:
         units = self._units_of(groups)
         walks = [w for u in units for w in self._series[u]]
         decode = self._count_columns(groups)
+        decoded = {g: max((self._limit[u] + 1 for u in units if self._g(u) == g), default=0) for g in groups}
         for g in groups:  # the chunks every walk of the group reads (its antigens too: every one walks s_g)
-            chunks = max((self._limit[u] + 1 for u in units if self._g(u) == g), default=0)
-            for i in range(1, chunks + 1):
+            for i in range(1, decoded[g] + 1):
                 decode.append((f"x_{g}_{i}", f"CAST(substr(s_{g}, {(i - 1) * W + 1}, {W}) AS INTEGER)"))
         layers = [decode]
         prefixes = [(f"a_{w.u}_{w.k}", self._prefix[w.v]) for w in walks if w.v in self._prefix]
@@ -220,5 +224,27 @@ class FastPath:
             layers.append(combined)
         opened = self.R ** 4
         slow = "(" + " OR ".join(["forced"] + [f"{self._fast_name(w)} >= {opened}" for w in walks]
-                                 + self.antigens.open_sql(groups)) + ")"
+                                 + self.antigens.open_sql(groups) + self._near_doses_sql(decoded)) + ")"
         return layers, slow
+
+    def _near_doses_sql(self, decoded: dict[int, int]) -> list[str]:
+        """SQL 0/1 per group with a ``reject ... within D after not valid dose``: two of its doses on
+        different days less than D apart, or more than the ``decoded[g]`` chunks the fast path reads.
+        Without such a pair no dose is ever within D after another (not valid or not), so the reject
+        never applies and the fast path, which tests no reject, is the walk; with one, the exact walk
+        decides. Two doses on different days less than D apart have such a pair among neighbours in
+        date order (the last dose on the earlier one's day and the next dose), so the test reads
+        neighbours only."""
+        out = []
+        for g, chunks in decoded.items():
+            windows = {reject.within for reject in self.vaccines[g - 1].rejects
+                       if isinstance(reject, ast.RejectAfterNotValid)}
+            if not windows:
+                continue
+            near = [f"c_{g} > {chunks}"]
+            for k in range(1, chunks):
+                (day, _), (later, _) = self._group_chunk(g, k), self._group_chunk(g, k + 1)
+                near += [all_of([f"c_{g} > {k}", f"{later.jd_sql()} > {day.jd_sql()}",
+                                 compare_shift(later, "<", day, *months_days(within))]) for within in windows]
+            out.append(any_of(near))
+        return out

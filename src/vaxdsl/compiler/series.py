@@ -76,7 +76,9 @@ The tree of segments is cut short: a second failure settles the walk only when i
 ``max_skips`` times (fewer for series whose tree would pass :data:`TREE_BUDGET` characters of SQL,
 or that SQLite's parser refuses: :meth:`.fast_path.FastPath.fit_parser`);
 the rest is left **open**, as is a prefix running past the decoded chunks. Rejects are not tested:
-a student a ``reject`` predicate may apply to is **forced**. Open and forced students go to the exact
+a student a ``reject`` predicate may apply to is **forced**, and one with two doses of a group on
+different days closer than a ``reject ... within W after not valid dose`` is open
+(:meth:`.fast_path.FastPath._near_doses_sql`). Open and forced students go to the exact
 walk. The fast path's answer per virtual walk is one integer ``n + R*j + R^2*complete + R^3*a +
 R^4*open`` (:func:`fast_parts`; j the first failure after the prefix, 0 for none: the only failed
 position that can precede a valid dose, since a second failure is the last dose), from which valid
@@ -84,11 +86,13 @@ dose k is chunk ``a + k + (1 <= j <= k)``.
 
 **Exact walk**: a ``WITH RECURSIVE`` over the chunk positions of each (student, virtual walk) that
 keeps n, t, the string ``vs`` of valid chunks so far, the day ``pa`` of a later dose not valid but
-still an anchor (0: none; the anchor of an interval from the previous dose), and a running counter per
-filtered ``QTY doses`` test of a skip condition, alternating a judging row (phase 0 -> 1: t moved
-past the targets whose skip lines hold, then the reason against target t, written once) and an
-applying row (phase 1 -> 0: count and append a valid dose, t + 1, pa, counters). The chosen walk's ``n`` and ``vs`` are
-then the input of the rule conditions (for the fast path, the chosen integer plays that part).
+still an anchor (0: none; the anchor of an interval from the previous dose), a running counter per
+filtered ``QTY doses`` test of a skip condition, and, when a series rejects doses after a dose not
+valid, the days ``nv``/``nv0`` of the latest dose not valid and of the latest on an earlier day,
+alternating a judging row (phase 0 -> 1: t moved past the targets whose skip lines hold, then the
+reason against target t, written once) and an applying row (phase 1 -> 0: count and append a valid
+dose, t + 1, pa, counters, nv). The chosen walk's ``n`` and ``vs`` are then the input of the rule
+conditions (for the fast path, the chosen integer plays that part).
 """
 
 from __future__ import annotations
@@ -265,7 +269,12 @@ class SeriesChecks:
             out.append(("too_old", "1" if dose.at_least(target.max_age) else f"({given} >= {self.age(target.max_age)})"))
         if with_rejects:
             for reject in self.series.rejects:
-                out.append((reject.reason, self.reject_sql(reject.call, dose.dose_id)))
+                if isinstance(reject, ast.Reject):
+                    out.append((reject.reason, self.reject_sql(reject.call, dose.dose_id)))
+                elif dose.not_valid is not None:
+                    exists, day = dose.not_valid
+                    out.append((reject.reason, all_of([exists, not_(compare_shift(
+                        dose.date, ">=", day, *months_days(reject.within)))])))
         if target.allows:
             windows = []
             for allow in target.allows:
@@ -576,10 +585,11 @@ def reject_call_sql(call: ast.Call, student_sql: str, dose_sql: str | None, sour
 
 
 def forced_students_sql(ruleset: ast.Ruleset, sources, student_filter) -> list[str]:
-    """Students a ``reject`` may apply to: they take the exact walk (inserted into ``vx_forced``)."""
+    """Students a ``reject ... when`` predicate may apply to: they take the exact walk (inserted into
+    ``vx_forced``; the fast path opens those a ``reject ... after not valid dose`` may apply to)."""
     out = []
     for vaccine in ruleset.vaccines:
-        for reject in vaccine.rejects:
+        for reject in vaccine.predicate_rejects:
             call = reject.call
             conds, student, dose = [], None, None
             for i, arg in enumerate(call.args):

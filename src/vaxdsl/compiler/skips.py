@@ -56,6 +56,9 @@ class Judged:
     # (SQL 0/1, date) of a dose since the last valid one, not valid but still an anchor: an interval
     # from the previous dose counts from it when the SQL holds (docs/semantics.md, step 2)
     retried: tuple[str, DateExpr] | None = None
+    # (SQL 0/1, date) of the latest dose on a day before this one's that the walk found not valid, for
+    # ``reject ... after not valid dose`` (the exact walk's; None where no such reject can apply)
+    not_valid: tuple[str, DateExpr] | None = None
 
     def at_least(self, duration) -> bool:
         """Known: the dose was given at ``birth + duration`` or later. ``birth + (m, d)`` never

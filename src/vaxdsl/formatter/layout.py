@@ -8,8 +8,8 @@ import attrs
 from .. import ast
 from .settings import STEP, WIDTH
 from .source import Attached, Key, Line, Pos, Source
-from .text import (atom_text, call_text, date_text, days_text, doc_lines, dose_ref_text, duration_text, grade_items_text,
-                   literal_text, product_text, quote)
+from .text import (atom_text, date_text, days_text, doc_lines, dose_ref_text, duration_text, grade_items_text,
+                   literal_text, product_text, quote, reject_text)
 
 # ---- layout of conditions ---------------------------------------------------------------------------------
 
@@ -365,7 +365,7 @@ class Renderer:
                 self.series_dose(inner, dose)
             for reject in series.rejects:
                 self.child_span(reject.span)
-                self.line(inner, f"reject {reject.reason} when {call_text(reject.call)}", self.span_key(reject.span))
+                self.line(inner, reject_text(reject), self.span_key(reject.span))
 
         self.block(indent, f"series {quote(series.name)}" if series.name else "series", series.span, body)
 

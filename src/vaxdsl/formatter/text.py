@@ -95,6 +95,17 @@ def atom_text(cond) -> str:
     raise TypeError(f"not a condition: {cond!r}")
 
 
+def reject_text(reject: ast.SeriesReject) -> str:
+    """A series ``reject`` line.
+
+    >>> reject_text(ast.RejectAfterNotValid("live_virus_conflict", ast.Duration((ast.DurationPart(1, 28, "days"),))))
+    'reject live_virus_conflict within 28 days after not valid dose'
+    """
+    if isinstance(reject, ast.RejectAfterNotValid):
+        return f"reject {reject.reason} within {duration_text(reject.within)} after not valid dose"
+    return f"reject {reject.reason} when {call_text(reject.call)}"
+
+
 def call_text(call: ast.Call) -> str:
     return f"{call.name}({', '.join(call_arg_text(arg) for arg in call.args)})"
 

@@ -133,7 +133,7 @@ def compile_program(ruleset: ast.Ruleset) -> Program:
     walk_dependent = depending_on({name: [d for d, _ in deps] for name, deps in dependencies.items()},
                                   WALK_RELATIONS)
     for vaccine in ruleset.vaccines:
-        for reject in vaccine.rejects:
+        for reject in vaccine.predicate_rejects:
             if reject.call.name in WALK_RELATIONS or reject.call.name in walk_dependent:
                 raise VaxError(f"line {reject.span.line}: the series of {vaccine.id} rejects doses with "
                                f"'{reject.call.name}', which depends on valid/invalid: the series "

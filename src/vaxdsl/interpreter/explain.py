@@ -116,7 +116,7 @@ def _dose_words(dose: DoseEvaluation, verdict, vaccine: ast.Vaccine, docs: dict)
         return f"valid (dose {dose.dose_number})"
     if verdict is not None and verdict.words:
         return "not valid — " + verdict.words
-    rejects = [r for r in vaccine.rejects if r.reason == dose.reason]
+    rejects = [r for r in vaccine.predicate_rejects if r.reason == dose.reason]
     if rejects:
         return f"not valid — {REASON_WORDS.get(dose.reason, dose.reason)}: " + " or ".join(
             _predicate_words(r.call, docs) for r in rejects)

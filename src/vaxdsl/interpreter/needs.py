@@ -2,9 +2,10 @@
 
 The earliest date is the latest of ``birth + min age`` and ``anchor + interval`` for each of the
 target dose's intervals whose anchor exists, exactly the thresholds the series walk tests, moved
-later when no product the dose allows is allowed yet at that age; the products listed are those
-still allowed on that day. A ``reject`` predicate (a live-virus conflict) can still turn a dose given then away: it depends on
-doses not yet given, so it is not forecast.
+later when no product the dose allows is allowed yet at that age, and past the window of a ``reject
+... within D after not valid dose`` after the latest dose not valid; the products listed are those
+still allowed on that day. A ``reject ... when`` predicate (a live-virus conflict) can still turn a
+dose given then away: it depends on doses not yet given, so it is not forecast.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def need_for_group(vaccine: ast.Vaccine, group: GroupEvaluation, valid_dates: li
     series = chosen.series if chosen is not None else vaccine.all_series[0]
     number = chosen.next_target if chosen is not None else len(valid_dates) + 1
     retried = chosen.retried if chosen is not None else None
-    return series_need(vaccine.id, series, number, valid_dates, birth, as_of, product_names, retried)
+    not_valid = chosen.last_not_valid if chosen is not None else None
+    return series_need(vaccine.id, series, number, valid_dates, birth, as_of, product_names, retried, not_valid)
 
 
 def _antigens_need(vaccine: ast.Vaccine, walk, birth: date, as_of: date, product_names) -> Need:
@@ -70,7 +72,7 @@ def _antigens_need(vaccine: ast.Vaccine, walk, birth: date, as_of: date, product
         if not chosen.complete:
             dates = [v.known.dose.date for v in chosen.verdicts if v.valid]
             need = series_need(vaccine.id, chosen.series, chosen.next_target, dates, birth, as_of, product_names,
-                               chosen.retried)
+                               chosen.retried, chosen.last_not_valid)
             needs.append((antigen_walk.antigen.name, need))
     if not needs:
         return Need(vaccine.id, None, None, "no further series dose (every antigen's series is complete), "
@@ -81,15 +83,21 @@ def _antigens_need(vaccine: ast.Vaccine, walk, birth: date, as_of: date, product
 
 
 def series_need(vaccine_id: str, series: ast.Series, number: int, valid_dates: list[date], birth: date,
-                as_of: date, product_names: dict[str, str] | None = None, retried: date | None = None) -> Need:
+                as_of: date, product_names: dict[str, str] | None = None, retried: date | None = None,
+                not_valid: date | None = None) -> Need:
     """Dose ``number`` of ``series``, after the valid doses on ``valid_dates`` (and a dose since, not
-    valid but still an anchor, on ``retried``: :func:`.series.anchor_of`)."""
+    valid but still an anchor, on ``retried``: :func:`.series.anchor_of`; the latest dose not valid on
+    ``not_valid``)."""
     target = series_target(series, number)
     if target is None:
         return Need(vaccine_id, None, None,
                     f"no further series dose (all {len(valid_dates)} are valid), but the rules it does not meet")
 
     limits = _timing_limits(target, as_of, birth, valid_dates, retried)
+    if not_valid is not None:
+        limits += [(add(not_valid, reject.within), f"{duration_text(reject.within)} after a dose not valid "
+                                                   f"({not_valid.isoformat()})")
+                   for reject in series.rejects if isinstance(reject, ast.RejectAfterNotValid)]
     earliest = max((when for when, _ in limits), default=None)
     products = ""
     if target.allows:

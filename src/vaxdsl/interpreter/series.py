@@ -2,10 +2,11 @@
 
 The walk keeps ``n``, the number of valid doses so far, and ``t``, the target series dose; each
 dose first passes over the targets its ``skip`` lines make unnecessary (step 0), then is judged
-against target ``t``. :func:`inadvertent_failure` and :func:`timing_failure` (steps 1-4) and
-:func:`product_failure` (step 6) return the reason *and the words for it*, kept on the verdict for
-the explanation; the ``reject`` and ``skip`` conditions are answered by the caller (they need the
-student's relations and the rule condition tests). A group with several series walks each and :func:`choose` picks one
+against target ``t``. :func:`inadvertent_failure` and :func:`timing_failure` (steps 1-4),
+:func:`reject_failure` (step 5) and :func:`product_failure` (step 6) return the reason *and the words
+for it*, kept on the verdict for the explanation; the ``reject ... when`` predicates and ``skip``
+conditions are answered by the caller (they need the student's relations and the rule condition
+tests). A group with several series walks each and :func:`choose` picks one
 ("Choosing among series"); a group with several antigens does that per antigen and :func:`combine`
 joins their verdicts ("Antigens").
 """
@@ -21,7 +22,7 @@ from .. import ast
 from ..dates import add, describe_age, describe_days, describe_span, duration_text
 from ..walk import series_length, series_targets
 from .student_facts import KnownDose
-from .wording import product_list
+from .wording import REASON_WORDS, product_list
 
 
 @attrs.frozen
@@ -70,6 +71,11 @@ class SeriesWalk:
     @property
     def valid_count(self) -> int:
         return sum(1 for verdict in self.verdicts if verdict.valid)
+
+    @property
+    def last_not_valid(self) -> date | None:
+        """The day of the latest dose the walk found not valid."""
+        return max((verdict.known.dose.date for verdict in self.verdicts if not verdict.valid), default=None)
 
 
 @attrs.frozen
@@ -174,6 +180,24 @@ def timing_failure(target: ast.SeriesDose | None, given: date, birth: date, vali
 def window_words(window: ast.GivenWindow | None) -> str:
     """How an explanation names the doses a dated requirement is for: " for doses given before 2009-08-07"."""
     return "" if window is None else f" for doses given {window.days_text()}"
+
+
+def reject_failure(rejects: tuple[ast.SeriesReject, ...], known: KnownDose, not_valid_days: list[date],
+                   rejected: Rejected) -> Failure | None:
+    """Step 5: the first ``reject`` line that holds for the dose. ``not_valid_days``: the days of the
+    doses this walk found not valid so far, in order."""
+    given = known.dose.date
+    for reject in rejects:
+        if isinstance(reject, ast.RejectAfterNotValid):
+            # the latest earlier day is the nearest: if any is in the window, it is
+            day = next((day for day in reversed(not_valid_days) if day < given), None)
+            if day is not None and given < add(day, reject.within):
+                return Failure(reject.reason, (
+                    f"{REASON_WORDS.get(reject.reason, reject.reason)}: given {gap_words(day, given, reject.within)} "
+                    f"after a dose not valid ({day.isoformat()}), less than {duration_text(reject.within)} after it"))
+        elif rejected(reject, known):
+            return Failure(reject.reason, "")  # the explanation words it from the predicate
+    return None
 
 
 def allow_window_holds(allow: ast.Allow, given: date, birth: date) -> bool:
@@ -289,6 +313,7 @@ def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: 
     skipped: list[SkippedDose] = []
     valid_dates: list[date] = []
     retried: date | None = None  # the latest dose since the last valid one that is an anchor (anchor_of)
+    not_valid_days: list[date] = []
     target = 1
     for known in doses:
         given = known.dose.date
@@ -302,9 +327,7 @@ def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: 
         failure = (inadvertent_failure(judged, known.product)
                    or timing_failure(judged, given, birth, valid_dates, retried))
         if failure is None:
-            rejecting = next((r for r in series.rejects if rejected(r, known)), None)
-            if rejecting is not None:
-                failure = Failure(rejecting.reason, "")  # the explanation words it from the predicate
+            failure = reject_failure(series.rejects, known, not_valid_days, rejected)
         if failure is None:
             failure = product_failure(judged, known.product, given, birth)
         if failure is None:
@@ -315,6 +338,7 @@ def walk_series(series: ast.Series, doses: list[KnownDose], birth: date, as_of: 
         else:
             if failure.reason not in ast.NOT_ANCHORING_REASONS:
                 retried = given
+            not_valid_days.append(given)
             verdicts.append(Verdict(known, False, ast.reported_reason(failure.reason), None,
                                     judged.number if judged else None, failure.words))
     first_valid = next((v.known.dose.date for v in verdicts if v.valid), None)

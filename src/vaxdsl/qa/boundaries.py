@@ -12,8 +12,8 @@ deterministic: the same ruleset and effective date give the same files byte for 
 Not covered: thresholds inside derived predicates (Datalog ``Date >= Birth + ...``), product age
 windows (``allow ... from age``/``before age``), ``effective date``/``active`` windows, series
 requirements that ended on a date (``given before``: the cases are dated near the effective date),
-and a ``min interval`` on dose 1 (it counts from an earlier dose not valid, which the earliest valid
-schedule does not have).
+and a ``min interval`` on dose 1 and the window of a ``reject ... within W after not valid dose``
+(both count from an earlier dose not valid, which the earliest valid schedule does not have).
 
 >>> from vaxdsl.loader import load_text
 >>> ruleset = load_text('''
